@@ -1,0 +1,1 @@
+"""Benchmarks comparing ssb-explorer with the field's tools, side by side in one run."""

@@ -1,0 +1,10 @@
+"""Entry point for ``panel serve dashboard/app.py`` (what ``ssb-explorer serve`` runs)."""
+import panel as pn
+
+from dashboard.shell import App
+
+pn.extension("tabulator", notifications=True, design="material", throttled=True)
+
+app = App()
+app.sync_url()
+app.template().servable(title="ssb-explorer")

@@ -1,0 +1,93 @@
+"""The multi-page application: one template, a page selector, page state in the URL."""
+from __future__ import annotations
+
+import importlib
+
+import panel as pn
+import param
+
+from dashboard import theme
+
+#: (key, title, module, class). Pages are imported when first shown.
+PAGES = [
+    ("synthesis", "Synthesis explorer", "dashboard.pages.synthesis", "SynthesisExplorer"),
+    ("impedance", "Impedance & DRT", "dashboard.pages.impedance", "DRTExplorer"),
+    ("cycling", "Cycling & dQ/dV", "dashboard.pages.cycling", "CyclingExplorer"),
+    ("pressure", "Stack pressure", "dashboard.pages.pressure", "PressureExplorer"),
+    ("data", "Data", "dashboard.pages.data", "DataPage"),
+]
+
+
+def available_pages() -> list[tuple[str, str, str, str]]:
+    """The pages whose module can be imported (all of them in a complete install)."""
+    out = []
+    for entry in PAGES:
+        try:
+            importlib.import_module(entry[2])
+        except ModuleNotFoundError as exc:
+            if exc.name == entry[2]:
+                continue
+            raise
+        out.append(entry)
+    return out
+
+
+class App(pn.viewable.Viewer):
+    """The served dashboard: a template with a page selector; each page a Viewer."""
+
+    page = param.Selector(default="synthesis", objects=["synthesis"], doc="Key of the page shown.")
+
+    def __init__(self, **params):
+        pages = available_pages()
+        self._entries = {key: (title, mod, cls) for key, title, mod, cls in pages}
+        self.param.page.objects = list(self._entries)
+        super().__init__(**params)
+        self._instances: dict[str, pn.viewable.Viewer] = {}
+        self._nav = pn.widgets.RadioBoxGroup(
+            options={title: key for key, (title, _, _) in self._entries.items()},
+            value=self.page, name="Page", inline=False, css_classes=["ssb-nav"],
+        )
+        self._nav.link(self, value="page", bidirectional=True)
+        self._main = pn.Column(sizing_mode="stretch_both")
+        self._sidebar = pn.Column(sizing_mode="stretch_width")
+        self._show_page()
+
+    def page_object(self, key: str) -> pn.viewable.Viewer:
+        """Return (creating it on first use) the Viewer of page ``key``."""
+        if key not in self._instances:
+            _, mod, cls = self._entries[key]
+            self._instances[key] = getattr(importlib.import_module(mod), cls)()
+        return self._instances[key]
+
+    @param.depends("page", watch=True)
+    def _show_page(self):
+        obj = self.page_object(self.page)
+        self._main[:] = [obj.main_view() if hasattr(obj, "main_view") else obj]
+        controls = obj.controls() if hasattr(obj, "controls") else pn.Column()
+        self._sidebar[:] = [pn.pane.Markdown("### Pages"), self._nav, pn.layout.Divider(), controls]
+
+    def sync_url(self) -> None:
+        """Keep the page and every page's public params in the URL query (shareable views)."""
+        if pn.state.location is None:
+            return
+        pn.state.location.sync(self, {"page": "page"})
+        for key in self._entries:
+            obj = self.page_object(key)
+            if hasattr(obj, "url_params"):
+                pn.state.location.sync(obj, {p: f"{key}.{p}" for p in obj.url_params()})
+
+    def template(self) -> pn.template.BaseTemplate:
+        """The served template (FastList, light or dark from ``?theme=dark``)."""
+        tmpl = pn.template.FastListTemplate(
+            title="ssb-explorer",
+            sidebar=[self._sidebar],
+            main=[self._main],
+            theme=theme.current_theme(),
+            accent_base_color=theme.ACCENT,
+            header_background=theme.ACCENT,
+            sidebar_width=330,
+        )
+        return tmpl
+
+    def __panel__(self):
+        return pn.Row(pn.Column(self._sidebar, width=330), self._main, sizing_mode="stretch_width")

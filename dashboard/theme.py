@@ -1,0 +1,25 @@
+"""Colours and plot defaults shared by the pages (colour-blind-safe palettes)."""
+from __future__ import annotations
+
+import panel as pn
+
+#: Okabe-Ito palette (colour-blind safe), used for categorical series.
+OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+ACCENT = "#0072B2"
+#: sequential colormap for cycle-coloured curves and 2D maps (perceptually uniform, CVD-safe)
+SEQUENTIAL = "cividis"
+
+
+def current_theme() -> str:
+    """``"dark"`` when the URL asks for ``?theme=dark``, else ``"default"`` (light)."""
+    try:
+        args = pn.state.session_args or {}
+        if args.get("theme", [b""])[0].decode() == "dark":
+            return "dark"
+    except Exception:  # outside a server session
+        pass
+    return "default"
+
+
+PLOT_OPTS = dict(responsive=True, height=340, tools=["hover"], active_tools=["wheel_zoom"],
+                 fontscale=1.05, show_grid=True)

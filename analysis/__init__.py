@@ -25,6 +25,6 @@ for _name in _ACCESSOR_MODULES:
     try:
         importlib.import_module(_name)
     except ModuleNotFoundError as _exc:  # pragma: no cover - only while a module is absent
-        if _exc.name != _name:
+        if not (_exc.name or "").startswith("analysis."):
             raise
 del _name

@@ -68,6 +68,8 @@ def noise_sigma(voltage: np.ndarray) -> float:
     if v.size < 4:
         return 0.0
     d2 = np.diff(v, 2)
+    if d2.size > 50_000:
+        d2 = d2[:: d2.size // 50_000]
     # second difference of white noise has std sqrt(6) sigma; MAD -> sigma factor 1.4826
     return float(1.4826 * np.median(np.abs(d2 - np.median(d2))) / np.sqrt(6.0))
 
@@ -132,43 +134,52 @@ def _density(x: np.ndarray, q: np.ndarray, row: np.ndarray, n_rows: int, n_bins:
     """Exact piecewise-linear charge density on a grid (bins [k, k+1) in grid units).
 
     ``x``: record positions in grid units; ``q``: capacity (mAh); ``row``: output row of each
-    record (records of one row contiguous). Returns (n_rows, n_bins) charge per bin (mAh).
+    record (records of one row contiguous; consecutive records of different rows are not
+    joined). Returns the charge per bin (mAh), shape (n_rows, n_bins).
+
+    The charge ``w`` of a segment crossing [lo, hi] has the cumulative distribution
+    ``w * clip((v - lo) / (hi - lo), 0, 1)``: a ramp, i.e. two slope changes. Slope changes at
+    fractional grid positions are split into an integer slope change and a step, accumulated
+    with ``bincount`` and integrated by a double cumulative sum along each row.
     """
-    same = row[1:] == row[:-1]
-    a, b = x[:-1][same], x[1:][same]
-    w = np.diff(q)[same]
-    r = row[1:][same].astype(np.int64)
-    ok = np.isfinite(a) & np.isfinite(b) & np.isfinite(w) & (w > 0)
-    a, b, w, r = a[ok], b[ok], w[ok], r[ok]
-    lo, hi = np.minimum(a, b), np.maximum(a, b)
-    span = hi - lo
-    width = n_bins + 2
-    out = np.zeros(n_rows * n_bins)
-    # point masses: the voltage did not move (quantised plateau, CV point)
-    pt = span < 1e-6
-    if pt.any():
-        p = lo[pt]
-        keep = (p >= 0) & (p <= n_bins)
-        k = np.minimum(np.floor(p[keep]).astype(np.int64), n_bins - 1)
-        out += np.bincount(r[pt][keep] * n_bins + k, weights=w[pt][keep], minlength=n_rows * n_bins)
-    ex = ~pt
-    lo, hi, span, w, r = lo[ex], hi[ex], span[ex], w[ex], r[ex]
-    lo_c, hi_c = np.clip(lo, 0, n_bins), np.clip(hi, 0, n_bins)
-    dens = w / span
-    keep = hi_c > lo_c
-    lo_c, hi_c, dens, r = lo_c[keep], hi_c[keep], dens[keep], r[keep]
-    pos = np.concatenate([lo_c, hi_c])
-    amp = np.concatenate([dens, -dens])
-    rr = np.concatenate([r, r])
-    k = np.floor(pos).astype(np.int64)
-    frac = pos - k
-    base = rr * width
-    size = n_rows * width
-    slope = np.bincount(base + k, weights=amp, minlength=size).reshape(n_rows, width)
-    step = np.bincount(base + k + 1, weights=-amp * frac, minlength=size).reshape(n_rows, width)
-    ramp = np.cumsum(np.cumsum(slope, axis=1), axis=1)
-    F = np.concatenate([np.zeros((n_rows, 1)), ramp[:, :-1]], axis=1) + np.cumsum(step, axis=1)
-    out = out.reshape(n_rows, n_bins) + np.diff(F[:, : n_bins + 1], axis=1)
+    a, b = x[:-1], x[1:]
+    r = row[1:].astype(np.int64)
+    w = np.diff(q)
+    w *= row[1:] == row[:-1]
+    w[~(w > 0)] = 0.0  # NaN, negative, or across rows
+    if not np.isfinite(x).all():
+        bad = ~(np.isfinite(a) & np.isfinite(b))
+        w[bad] = 0.0
+        a, b = np.where(bad, 0.0, a), np.where(bad, 0.0, b)
+    size = n_rows * n_bins
+    span = np.abs(b - a)
+    # fast path: a segment narrower than a bin goes to the bin of its midpoint (the Gaussian
+    # smoothing, wider than a bin, makes the sub-bin placement irrelevant)
+    small = span < 1.0
+    mid = 0.5 * (a + b)
+    inside = (mid >= 0) & (mid < n_bins)
+    kmid = np.clip(mid, 0, n_bins - 1).astype(np.int64)
+    out = np.bincount(r * n_bins + kmid, weights=np.where(small & inside, w, 0.0), minlength=size)
+    out = out.reshape(n_rows, n_bins)
+    big = np.flatnonzero(~small & (w > 0))
+    if big.size:
+        # exact path: charge spread uniformly over [lo, hi]; its cumulative distribution is a
+        # ramp = two slope changes, split into integer slope changes and steps, accumulated
+        # with bincount and integrated by a double cumulative sum along each row
+        aa, bb, ww, rb = a[big], b[big], w[big], r[big]
+        lo, hi = np.minimum(aa, bb), np.maximum(aa, bb)
+        dens = ww / (hi - lo)
+        width = n_bins + 2
+        pos = np.concatenate([np.clip(lo, 0, n_bins), np.clip(hi, 0, n_bins)])
+        amp = np.concatenate([dens, -dens])
+        k = pos.astype(np.int64)
+        base = np.concatenate([rb, rb]) * width + k
+        wsize = n_rows * width
+        slope = np.bincount(base, weights=amp, minlength=wsize).reshape(n_rows, width)
+        step = np.bincount(base + 1, weights=-amp * (pos - k), minlength=wsize + 1)[:wsize].reshape(n_rows, width)
+        F = np.cumsum(step, axis=1)
+        F[:, 1:] += np.cumsum(np.cumsum(slope, axis=1), axis=1)[:, :-1]
+        out += np.diff(F[:, : n_bins + 1], axis=1)
     return out
 
 
@@ -420,14 +431,23 @@ def dqdv_cycles(ds: xr.Dataset, cycles=None, direction="charge", resolution_mV: 
     dirn = np.asarray(ds["direction"].values)
     cur = np.asarray(ds["current"].values, dtype=float) if "current" in ds.variables else None
     sel = dirn == d
-    all_cycles = np.unique(cyc[sel])
-    want = _select_cycles(all_cycles, cycles)
-    if want.size == 0:
-        raise AnalysisError(f"no {'charge' if d > 0 else 'discharge'} half-cycle in the selected cycles {cycles!r}")
-    sel &= np.isin(cyc, want) & np.isfinite(v) & np.isfinite(q)
+    if cycles is not None:
+        all_cycles = _sorted_unique(cyc[sel])
+        want = _select_cycles(all_cycles, cycles)
+        sel &= np.isin(cyc, want)
+    if not (np.isfinite(v[sel]).all() and np.isfinite(q[sel]).all()):
+        sel &= np.isfinite(v) & np.isfinite(q)
     idx = np.flatnonzero(sel)
+    if idx.size == 0:
+        raise AnalysisError(f"no {'charge' if d > 0 else 'discharge'} records in the selected cycles {cycles!r}")
     v, q, c = v[idx], q[idx], cyc[idx]
-    row = np.searchsorted(want, c)
+    if cycles is None:
+        want = _sorted_unique(c)
+    if np.all(c[1:] >= c[:-1]):
+        row = np.cumsum(np.r_[False, c[1:] != c[:-1]])
+        row = np.searchsorted(want, c[np.r_[0, np.flatnonzero(c[1:] != c[:-1]) + 1]])[row]
+    else:
+        row = np.searchsorted(want, c)
     # a new segment wherever the record index jumps (e.g. a rest in between) or the cycle changes
     brk = np.r_[True, (np.diff(idx) != 1) | (np.diff(row) != 0)]
     seg = np.cumsum(brk) - 1
@@ -455,6 +475,13 @@ def dqdv_cycles(ds: xr.Dataset, cycles=None, direction="charge", resolution_mV: 
         attrs={"units": "mAh/V", "long_name": "dQ/dV", "resolution_mV": res, "bin_mV": h * 1e3,
                "direction": "charge" if d > 0 else "discharge"},
     )
+
+
+def _sorted_unique(c: np.ndarray) -> np.ndarray:
+    """np.unique, fast for the usual non-decreasing cycle column."""
+    if c.size and np.all(c[1:] >= c[:-1]):
+        return c[np.r_[True, c[1:] != c[:-1]]]
+    return np.unique(c)
 
 
 def _select_cycles(available: np.ndarray, cycles) -> np.ndarray:
@@ -686,37 +713,41 @@ def track_peaks(obj, windows: Sequence[tuple[float, float]], *, cycles=None, dir
     x0 = float(x[0])
     nc, n = y.shape
     npk = win.shape[0]
-    half_w = (win[:, 1] - win[:, 0]) / 2
-    centre = win.mean(axis=1)
-    j = np.arange(n)
-    lo_i = np.empty((nc, npk), dtype=np.int64)
-    hi_i = np.empty((nc, npk), dtype=np.int64)
-    kmax = np.empty((nc, npk), dtype=np.int64)
-    to_idx = lambda vv: np.clip(np.round((vv - x0) / h).astype(np.int64), 0, n - 1)  # noqa: E731
+    half_n = np.maximum(np.round((win[:, 1] - win[:, 0]) / (2 * h)).astype(np.int64), 1)
+    c0 = np.clip(np.round((win.mean(axis=1) - x0) / h).astype(np.int64), 0, n - 1)
     if not follow:
-        lo_i[:] = to_idx(win[:, 0])
-        hi_i[:] = to_idx(win[:, 1])
-        inside = (j[None, None, :] >= lo_i[..., None]) & (j[None, None, :] <= hi_i[..., None])
-        kmax[:] = np.where(inside, y[:, None, :], -np.inf).argmax(axis=-1)
+        lo_i = np.broadcast_to(np.clip(c0 - half_n, 0, n - 1), (nc, npk)).copy()
+        hi_i = np.broadcast_to(np.clip(c0 + half_n, 0, n - 1), (nc, npk)).copy()
     else:
-        c = centre.copy()
-        for ic in range(nc):
-            lo = to_idx(c - half_w)
-            hi = to_idx(c + half_w)
-            inside = (j[None, :] >= lo[:, None]) & (j[None, :] <= hi[:, None])
-            k = np.where(inside, y[ic][None, :], -np.inf).argmax(axis=-1)
-            lo_i[ic], hi_i[ic], kmax[ic] = lo, hi, k
-            interior = (k > lo) & (k < hi) & (y[ic, k] > 0)
-            c = np.where(interior, x0 + h * k, c)
-    flat = lambda a: a.reshape(-1)  # noqa: E731
-    yy = np.repeat(y, npk, axis=0)
-    k = flat(kmax)
-    pos, height = _refine_fit(yy, k, flat(lo_i), flat(hi_i), x0, h)
-    width = _fwhm(yy, k, height, flat(lo_i), flat(hi_i), x0, h)
-    cs = np.concatenate([np.zeros((yy.shape[0], 1)), np.cumsum(yy, axis=1)], axis=1) * h
-    rows = np.arange(yy.shape[0])
-    area = cs[rows, flat(hi_i) + 1] - cs[rows, flat(lo_i)]
-    is_peak = (k > flat(lo_i)) & (k < flat(hi_i)) & (yy[rows, k] > 0)
+        lo_i = np.empty((nc, npk), dtype=np.int64)
+        hi_i = np.empty((nc, npk), dtype=np.int64)
+        for p in range(npk):  # cheap scalar loop: one slice argmax per cycle and peak
+            c, hw = int(c0[p]), int(half_n[p])
+            lo_col, hi_col = lo_i[:, p], hi_i[:, p]
+            for ic in range(nc):
+                lo, hi = max(c - hw, 0), min(c + hw, n - 1)
+                lo_col[ic], hi_col[ic] = lo, hi
+                row = y[ic, lo:hi + 1]
+                kk = int(row.argmax())
+                if 0 < kk < hi - lo and row[kk] > 0:
+                    c = lo + kk
+    # local windows: (nc * npk, W) slices around each window
+    W = int(2 * half_n.max() + 1)
+    lo_f, hi_f = lo_i.reshape(-1), hi_i.reshape(-1)
+    cols = np.clip(lo_f[:, None] + np.arange(W)[None, :], 0, n - 1)
+    rows = np.repeat(np.arange(nc), npk)
+    yy = y[rows[:, None], cols]
+    wlen = hi_f - lo_f
+    valid = np.arange(W)[None, :] <= wlen[:, None]
+    k = np.where(valid, yy, -np.inf).argmax(axis=1)
+    zeros = np.zeros_like(k)
+    pos, height = _refine_fit(yy, k, zeros, wlen, x0, h)
+    pos = pos + h * lo_f
+    width = _fwhm(yy, k, height, zeros, wlen, 0.0, h)
+    area = np.where(valid, yy, 0.0).sum(axis=1) * h
+    rr = np.arange(yy.shape[0])
+    is_peak = (k > 0) & (k < wlen) & (yy[rr, k] > 0)
+    k = k + lo_f
     shape = (nc, npk)
     names = list(names) if names is not None else [f"p{i}" for i in range(npk)]
     if len(names) != npk:

@@ -30,6 +30,7 @@ __all__ = [
     "diffusion_coefficient_randles_sevcik",
     "ElectronicConductivityResult",
     "electronic_conductivity",
+    "electronic_conductivity_dataset",
     "steady_state_current",
 ]
 
@@ -686,3 +687,60 @@ def electronic_conductivity(voltages_V, steady_currents_A, thickness_cm, area_cm
     return ElectronicConductivityResult(sigma_S_cm=g * L / A, sigma_stderr_S_cm=se * L / A,
                                         resistance_ohm=1.0 / g, intercept_A=b,
                                         n_points=int(V.size), method=method)
+
+
+def electronic_conductivity_dataset(ds: xr.Dataset, *, current_var: str = "current_ss",
+                                    voltage_dim: str = "voltage",
+                                    through_origin: bool = True) -> xr.Dataset:
+    """Electronic conductivity of every sample of a DC-polarisation dataset.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Steady-state currents ``current_var`` (A) along ``voltage_dim`` (coordinate in V), and
+        any other dimension (e.g. ``sample``); ``thickness_cm`` and ``area_cm2`` as coordinates
+        or attributes.
+    current_var : str, default "current_ss"
+        Name of the steady-state current variable (A).
+    voltage_dim : str, default "voltage"
+        Dimension of the applied voltages (V).
+    through_origin : bool, default True
+        See :func:`electronic_conductivity`.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``sigma_e`` and ``sigma_e_stderr`` (S/cm) over the remaining dimensions.
+    """
+    if current_var not in ds:
+        raise AnalysisError(f"dataset has no steady-state current variable {current_var!r}")
+    da = ds[current_var]
+    if voltage_dim not in da.dims:
+        raise AnalysisError(f"{current_var!r} has no dimension {voltage_dim!r}")
+    geo = {}
+    for g in ("thickness_cm", "area_cm2"):
+        if g in ds.coords or g in ds.data_vars:
+            geo[g] = ds[g]
+        elif g in ds.attrs:
+            geo[g] = xr.DataArray(float(ds.attrs[g]))
+        else:
+            raise AnalysisError(f"dataset lacks {g} (coordinate or attribute)")
+    V = ds[voltage_dim].values
+    stacked = da.transpose(..., voltage_dim)
+    others = [d for d in stacked.dims if d != voltage_dim]
+    flat = stacked.values.reshape(-1, V.size)
+    th = np.broadcast_to(geo["thickness_cm"].broadcast_like(stacked.isel({voltage_dim: 0})).values,
+                         stacked.shape[:-1]).ravel()
+    ar = np.broadcast_to(geo["area_cm2"].broadcast_like(stacked.isel({voltage_dim: 0})).values,
+                         stacked.shape[:-1]).ravel()
+    sig = np.empty(flat.shape[0])
+    se = np.empty(flat.shape[0])
+    for i, row in enumerate(flat):
+        r = electronic_conductivity(V, row, th[i], ar[i], through_origin=through_origin)
+        sig[i], se[i] = r.sigma_S_cm, r.sigma_stderr_S_cm
+    shape = stacked.shape[:-1]
+    coords = {k: v for k, v in stacked.coords.items() if voltage_dim not in v.dims}
+    return xr.Dataset(
+        {"sigma_e": (others, sig.reshape(shape), {"units": "S/cm", "long_name": "electronic conductivity"}),
+         "sigma_e_stderr": (others, se.reshape(shape), {"units": "S/cm"})},
+        coords=coords, attrs={"method": "DC polarisation, t/A x slope of I_ss vs V"})

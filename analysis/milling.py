@@ -67,6 +67,7 @@ __all__ = [
     "detachment_limit",
     "burgio",
     "burgio_preset",
+    "sample_milling_descriptors",
 ]
 
 #: Standard acceleration of gravity (m/s2), CGPM 1901.
@@ -888,3 +889,85 @@ def burgio_preset(preset: str | MillPreset, jar_volume_ml: float, rpm, ball_diam
                   ball_density_g_cm3, n_balls, speed_ratio=p.speed_ratio,
                   powder_mass_g=powder_mass_g, time_h=time_h, K=K, obstruction=obstruction,
                   jar_volume_ml=jar_volume_ml, strict=strict)
+
+
+def sample_milling_descriptors(samples, preset: str | MillPreset | None = None, *,
+                               disk_radius_m: float | None = None, speed_ratio: float | None = None,
+                               jar_radius_m_value: float | None = None, K: float = 1.0,
+                               obstruction: str | float = "auto"):
+    """Physical milling descriptors of every sample from its recorded mill settings.
+
+    Reads the per-sample milling coordinates of the data model (``frb_pct``, ``bmr``, ``rpm``,
+    ``milling_time_h``, ``ball_diameter_mm``, ``ball_material``, ``jar_volume_ml``) and
+    evaluates the Burgio model for each sample, so that structure-property models can use the
+    dose instead of (or next to) the raw settings.
+
+    Parameters
+    ----------
+    samples : xarray.Dataset or mapping
+        Per-sample values (e.g. a ``pellet_eis`` dataset; only the coordinates along
+        ``sample`` are used) or a mapping of the names above to arrays.
+    preset : str or MillPreset, optional
+        Mill geometry; otherwise give ``disk_radius_m`` (and optionally ``speed_ratio``).
+    disk_radius_m : float, optional
+        Custom effective disk radius, m.
+    speed_ratio : float, optional
+        Lab-frame jar/disk speed ratio (default: the preset's, or -1).
+    jar_radius_m_value : float, optional
+        Measured jar inner radius, m (default: :func:`jar_radius_m` of each jar volume).
+    K : float, default 1.0
+        Impact-frequency factor.
+    obstruction : float or "auto", default "auto"
+        Obstruction factor, or from each sample's filling.
+
+    Returns
+    -------
+    xarray.Dataset
+        Along ``sample``: ``frb_pct`` (%), ``bmr``, ``n_balls``, ``ball_mass_g`` (g),
+        ``powder_mass_g`` (g), ``g_force`` (g), ``energy_per_impact_J`` (J),
+        ``impact_frequency_Hz`` (Hz), ``power_W`` (W), ``dose_J_per_g`` (J/g).
+    """
+    import xarray as xr
+
+    needed = ("frb_pct", "bmr", "rpm", "milling_time_h", "ball_diameter_mm", "ball_material",
+              "jar_volume_ml")
+    missing = [n for n in needed if n not in samples]
+    if missing:
+        raise MillingError(f"samples lack the milling settings {missing}")
+    vals = {n: np.atleast_1d(np.asarray(samples[n])) for n in needed}
+    n_s = {v.size for v in vals.values()}
+    if len(n_s) != 1:
+        raise MillingError("milling settings have different lengths")
+    p = _preset(preset) if preset is not None else None
+    if p is None and disk_radius_m is None:
+        raise MillingError("give a mill preset or disk_radius_m")
+    Rp = disk_radius_m if disk_radius_m is not None else p.disk_radius_m
+    ratio = speed_ratio if speed_ratio is not None else (p.speed_ratio if p else -1.0)
+    rows = []
+    for i in range(n_s.pop()):
+        d = float(vals["ball_diameter_mm"][i])
+        mat = vals["ball_material"][i]
+        rho = ball_density(str(mat)) if isinstance(mat, (str, np.str_)) else float(mat)
+        v = float(vals["jar_volume_ml"][i])
+        n = balls_from_frb(float(vals["frb_pct"][i]), d, v)
+        mb = float(ball_mass_g(d, rho))
+        powder = float(powder_mass_from_bmr(float(vals["bmr"][i]), n, mb))
+        frb = float(frb_from_balls(n, d, v))
+        phi = obstruction_factor(frb) if obstruction == "auto" else float(obstruction)
+        rv = jar_radius_m(v) if jar_radius_m_value is None else jar_radius_m_value
+        r = burgio(float(vals["rpm"][i]), Rp, rv, d, rho, n, speed_ratio=ratio,
+                   powder_mass_g=powder, time_h=float(vals["milling_time_h"][i]), K=K,
+                   obstruction=phi, jar_volume_ml=v)
+        rows.append((frb, r.bmr, n, mb, powder, r.g_force, r.energy_per_impact_J,
+                     r.impact_frequency_Hz, r.power_W, r.dose_J_per_g))
+    cols = np.array(rows, dtype=float).T
+    names = [("frb_pct", "%"), ("bmr", "1"), ("n_balls", "1"), ("ball_mass_g", "g"),
+             ("powder_mass_g", "g"), ("g_force", "g"), ("energy_per_impact_J", "J"),
+             ("impact_frequency_Hz", "Hz"), ("power_W", "W"), ("dose_J_per_g", "J/g")]
+    coords = {}
+    if isinstance(samples, xr.Dataset) and "sample" in samples.dims:
+        coords["sample"] = samples["sample"].values
+    return xr.Dataset({n: ("sample", c, {"units": u}) for (n, u), c in zip(names, cols)},
+                      coords=coords,
+                      attrs={"model": "Burgio impact model", "speed_ratio_lab": ratio,
+                             "disk_radius_m": Rp, "frb_basis": "solid volume (whole balls)"})

@@ -23,6 +23,9 @@ Kinds
 ``pressure_log``
     A stack-pressure logger's record along ``record``: ``time`` (s since the ``start_time``
     attribute) and ``pressure`` (MPa).
+``dc_polarisation``
+    Steady-state currents ``current_ss`` (A) of an ion-blocking cell at several applied
+    ``voltage`` values (V), with ``thickness_cm`` and ``area_cm2`` (electronic conductivity).
 
 Conventions: ``z_imag`` is Im(Z) with its sign (negative for a capacitive arc; plots show
 -Z''); frequency in Hz, strictly positive; temperatures in K; currents in mA; capacities in
@@ -37,7 +40,7 @@ import xarray as xr
 
 from analysis.errors import SSBError
 
-KINDS = ("eis", "pellet_eis", "insitu_eis", "cycling", "pressure_log")
+KINDS = ("eis", "pellet_eis", "insitu_eis", "cycling", "pressure_log", "dc_polarisation")
 
 #: Provenance attributes every dataset carries.
 PROVENANCE_ATTRS = ("source_file", "reader", "sha256")
@@ -141,6 +144,17 @@ SCHEMAS: dict[str, Kind] = {
             Field("pressure", "MPa", dims=("record",), long_name="stack pressure"),
         ),
         required_attrs=("start_time",),
+    ),
+    "dc_polarisation": Kind(
+        "dc_polarisation",
+        ("voltage",),
+        None,
+        (
+            Field("voltage", "V", dims=("voltage",), finite=True, long_name="applied voltage"),
+            Field("current_ss", "A", dims=("voltage",), long_name="steady-state current"),
+            Field("thickness_cm", "cm", positive=True, long_name="pellet thickness"),
+            Field("area_cm2", "cm2", positive=True, long_name="pellet area"),
+        ),
     ),
 }
 
@@ -262,3 +276,34 @@ def impedance(ds: xr.Dataset) -> xr.DataArray:
     z = ds["z_real"] + 1j * ds["z_imag"]
     z.attrs = {"units": "ohm", "long_name": "impedance"}
     return z
+
+
+def detect_kind(ds: xr.Dataset) -> str | None:
+    """Guess the kind of a dataset from its dimensions and variables (``None`` if unknown).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Any dataset.
+
+    Returns
+    -------
+    str or None
+        One of :data:`KINDS`, or None.
+    """
+    if ds.attrs.get("kind") in KINDS:
+        return ds.attrs["kind"]
+    if "frequency" in ds.dims and "z_real" in ds:
+        if {"cycle", "point"} <= set(ds.dims):
+            return "insitu_eis"
+        if "sample" in ds.dims or "thickness_cm" in ds.variables:
+            return "pellet_eis"
+        return "eis"
+    if "voltage" in ds.dims and "current_ss" in ds:
+        return "dc_polarisation"
+    if "record" in ds.dims:
+        if "voltage" in ds.variables and "current" in ds.variables:
+            return "cycling"
+        if "pressure" in ds.variables:
+            return "pressure_log"
+    return None

@@ -260,7 +260,7 @@ def s3_insitu() -> dict[str, xr.Dataset]:
     rng = _rng("s3")
     freq = log_frequencies(1e6, 0.1, 10)
     tab = S3_TABLE_S4
-    taus, ns = (2e-6, 3e-4, 1e-2), (0.90, 0.85, 0.80)
+    taus, ns = (1e-6, 1e-4, 1e-2), (0.90, 0.88, 0.85)
 
     def zfun(c, v, d):
         i = tab["cycle"].index(c)
@@ -274,7 +274,7 @@ def s3_insitu() -> dict[str, xr.Dataset]:
         "s3_nmc811_insitu_eis", "S3",
         f"Table S4 of study S3: circuit {S3_CIRCUIT} (R_bulk, R_i-1, R_i-2, R_i-3 with CPE n in 0.5..1), "
         "cycles 1/20/40/60/80/100 of NCM811 | LMA-Cl0.8I0.6 | Li, spectra at the charged state",
-        tab["cycle"], [4.25], [1], freq, zfun, rng, noise=0.003,
+        tab["cycle"], [4.25], [1], freq, zfun, rng, noise=0.002,
     )
     ds.attrs["circuit"] = S3_CIRCUIT
     for k in ("R_bulk", "R_i1", "R_i2", "R_i3"):
@@ -365,6 +365,7 @@ def _lts_components(n_total: int, hump_cycles: float):
 
 def _cell_attrs(name, study, mimics, active_mg, frac, area, loading, cathode, electrolyte, anode,
                 vmin, vmax, start, **extra):
+    """Cell attributes; ``active_mg`` is the electrode composite mass, ``frac`` its active share."""
     return {
         **_prov(name, study, mimics, **extra),
         "active_mass_mg": active_mg, "active_fraction": frac, "area_cm2": area,
@@ -399,7 +400,7 @@ def s2_cells() -> dict[str, xr.Dataset]:
             "conventional LTS cell (7.6 mg/cm2) at 0.5C: first discharge 380.6 mAh/g, CE 112 % in cycle 1 "
             "(discharge/charge, the cell starts with charge), 100.3 % at cycle 10, peak 470.6 mAh/g at "
             "cycle 62, 96.22 % retention at cycle 200 (vs the peak), polarisation 0.09 -> 0.10 V at cycle 100",
-            act, 0.6, area, 7.6, "Li2TiS3:LPSCB:VGCF 60:35:5", "Li5.5PS4.5Cl0.8Br0.7", "Li-In",
+            6.0, 0.6, area, 7.6, "Li2TiS3:LPSCB:VGCF 60:35:5", "Li5.5PS4.5Cl0.8Br0.7", "Li-In",
             0.9, 2.4, "2025-01-06T09:00:00", c_rate_basis_mAh_g=c_rate_basis,
             retention_reference="maximum discharge capacity after the first (formation) cycle",
         ),
@@ -437,7 +438,7 @@ def s2_cells() -> dict[str, xr.Dataset]:
             "maximum 348.4 mAh/g (after the formation cycle), 67.2 % at cycle 400, CE 99.8 % and a lowered "
             "plateau by cycle 300; dQ/dV oxidation 1.8-2.4 V, reduction 1.4-1.8 V shifting lower and "
             "fading, a reduction hump at 1.0-1.4 V fading over ~200 cycles",
-            act, 0.6, area, 14.0, "Li2TiS3:LPSCB:VGCF 60:35:5", "Li5.5PS4.5Cl0.8Br0.7", "Li-In",
+            11.0, 0.6, area, 14.0, "Li2TiS3:LPSCB:VGCF 60:35:5", "Li5.5PS4.5Cl0.8Br0.7", "Li-In",
             0.9, 2.4, "2025-02-03T10:30:00", c_rate_basis_mAh_g=c_rate_basis,
             retention_reference="maximum discharge capacity after the first (formation) cycle",
         ),
@@ -466,7 +467,7 @@ def s2_cells() -> dict[str, xr.Dataset]:
             "s2_lts_rate", "S2",
             "rate capability of the conventional LTS cell: 483.1 / 412.7 / 263.6 mAh/g at 0.1C / 0.5C / 1C, "
             "back to 451.2 mAh/g at 0.2C (five cycles per rate)",
-            act, 0.6, area, 7.6, "Li2TiS3:LPSCB:VGCF 60:35:5", "Li5.5PS4.5Cl0.8Br0.7", "Li-In",
+            6.0, 0.6, area, 7.6, "Li2TiS3:LPSCB:VGCF 60:35:5", "Li5.5PS4.5Cl0.8Br0.7", "Li-In",
             0.9, 2.4, "2025-01-02T09:00:00", c_rate_basis_mAh_g=c_rate_basis,
         ),
     )
@@ -523,7 +524,7 @@ def s5_cells() -> dict[str, xr.Dataset]:
             eta_V=np.full(n.size, 0.03) + 0.03 * (1 - ret) * n / 100, current_mA=np.full(n.size, 0.1 * 140 * act / 1000),
             components=comps, v_min=2.5 - 0.62, v_max=4.2 - 0.62, first="charge", points=120, rest_s=600,
             attrs=_cell_attrs(name, "S5", "LCO cells (2.5-4.2 V vs Li, i.e. 1.88-3.58 V vs Li-In, 1C = 140 mAh/g); " + mimic,
-                              act, 0.7, area, 10.0 / area, "LiCoO2 composite", _s5_formula(0.2 if "02" in name else 0.0),
+                              10.0, 0.7, area, 10.0 / area, "LiCoO2 composite", _s5_formula(0.2 if "02" in name else 0.0),
                               "Li-In", 1.88, 3.58, "2025-04-07T09:00:00", c_rate_basis_mAh_g=140.0),
         )
         out[name] = simulate_cell(spec, _rng(name))

@@ -147,8 +147,8 @@ class Circuit:
     def __init__(self, spec: str):
         if not isinstance(spec, str):
             raise CircuitError(f"circuit must be a string like 'R0-p(R1,C1)', got {type(spec).__name__}")
+        self._root = _parse(spec.strip())
         self.spec = re.sub(r"\s+", "", spec)
-        self._root = _parse(self.spec)
         self.param_names: list[str] = []
         self.param_units: list[str] = []
         self.param_kinds: list[str] = []
@@ -248,6 +248,8 @@ class Circuit:
         J = np.empty((B, w.shape[0], P.shape[1]), dtype=complex) if jacobian else None
         with np.errstate(all="ignore"):
             Z = self._eval(self._root, P, s, w, J)
+        if Z.shape != (B, w.shape[0]):
+            Z = np.broadcast_to(Z, (B, w.shape[0])).copy()
         return Z, J
 
     def _eval(self, node: _Node, P, s, w, J):

@@ -3,8 +3,8 @@
 Every element function receives its parameters as a list of arrays of shape ``(B, 1)``
 (``B`` parameter sets evaluated at once, used by the batched fitter), the complex angular
 variable ``s = j*omega`` of shape ``(F,)`` and ``omega`` (rad/s), and returns the impedance
-``Z`` (complex, ohm, shape ``(B, F)``) together with the list of analytic derivatives
-``dZ/dp_k`` (same shape). Analytic derivatives make one Levenberg-Marquardt iteration cost a
+``Z`` (complex, ohm, broadcastable to ``(B, F)``) together with the list of analytic
+derivatives ``dZ/dp_k`` (each broadcastable to ``(B, F)``). Analytic derivatives make one Levenberg-Marquardt iteration cost a
 single model evaluation instead of ``P + 1`` (finite differences), which is where most of the
 speed of :func:`analysis.eis.fit_circuit` comes from.
 
@@ -68,9 +68,9 @@ def _coth_over_x(x):
 
 
 def _r(p, s, w):
+    # returned with shape (B, 1): broadcasting does the rest (saves two allocations)
     (R,) = p
-    Z = np.broadcast_to(R, (R.shape[0], s.shape[0])).astype(complex)
-    return Z, [np.ones_like(Z)]
+    return R + 0j, [1.0]
 
 
 def _c(p, s, w):
@@ -81,8 +81,7 @@ def _c(p, s, w):
 
 def _l(p, s, w):
     (L,) = p
-    Z = s * L
-    return Z, [np.broadcast_to(s, Z.shape)]
+    return s * L, [s]
 
 
 def _logs(s):
@@ -99,8 +98,7 @@ def _cpe(p, s, w):
 def _w(p, s, w):
     (A,) = p
     k = (1.0 - 1.0j) / np.sqrt(w)
-    Z = A * k
-    return Z, [np.broadcast_to(k, Z.shape)]
+    return A * k, [k]
 
 
 def _wo(p, s, w):

@@ -201,6 +201,10 @@ class _Problem:
         return P, V
 
     def resjac(self, U, rows=None, jac=True):
+        with np.errstate(all="ignore"):
+            return self._resjac(U, rows, jac)
+
+    def _resjac(self, U, rows, jac):
         P, V = self.to_nat(U)
         Zm, J = self.c.evaluate(P, self.w, jacobian=jac)
         Zd = self.Z if rows is None or self.Z.shape[0] == 1 else self.Z[rows]
@@ -222,7 +226,7 @@ class _Problem:
         return r, Jr
 
 
-def _lm(prob: _Problem, U0: np.ndarray, max_iter: int = 200, ftol: float = 1e-10, xtol: float = 1e-9,
+def _lm(prob: _Problem, U0: np.ndarray, max_iter: int = 200, ftol: float = 1e-7, xtol: float = 1e-8,
         prune_after: int | None = None):
     """Batched Levenberg-Marquardt in the transformed parameters ``U`` (B, P_free).
 
@@ -239,48 +243,47 @@ def _lm(prob: _Problem, U0: np.ndarray, max_iter: int = 200, ftol: float = 1e-10
     n_iter = np.zeros(B, int)
     eye = np.eye(Pf)
     for it in range(max_iter):
-        idx = np.nonzero(active)[0]
-        if idx.size == 0:
+        ids = np.nonzero(active)[0]
+        if ids.size == 0:
             break
-        if prune_after is not None and it == prune_after and idx.size > 2:
-            best = np.min(cost[idx])
-            keep = cost[idx] <= 4.0 * best + 1e-300
-            order = idx[np.argsort(cost[idx])]
-            keep_idx = set(order[:2].tolist()) | set(idx[keep].tolist())
-            drop = [i for i in idx if i not in keep_idx]
-            active[drop] = False
-            idx = np.nonzero(active)[0]
-        Ja, ra = J[idx], r[idx]
+        if prune_after is not None and it == prune_after and ids.size > 2:
+            best = np.min(cost[ids])
+            order = ids[np.argsort(cost[ids])]
+            keep = set(order[:2].tolist()) | set(ids[cost[ids] <= 4.0 * best].tolist())
+            active[[i for i in ids if i not in keep]] = False
+            ids = np.nonzero(active)[0]
+        full = ids.size == B
+        sel = slice(None) if full else ids
+        Ja, ra, la = J[sel], r[sel], lam[sel]
         A = np.einsum("bkp,bkq->bpq", Ja, Ja)
         g = np.einsum("bkp,bk->bp", Ja, ra)
         dg = np.einsum("bpp->bp", A)
         dg = np.maximum(dg, 1e-12 * np.max(dg, axis=1, keepdims=True) + 1e-300)
-        M = A + (lam[idx, None] * dg)[:, :, None] * eye
+        M = A + (la[:, None] * dg)[:, :, None] * eye
         try:
-            step = -np.linalg.solve(M, g[:, :, None])[:, :, 0]
+            step = np.linalg.solve(M, g[:, :, None])[:, :, 0]
         except np.linalg.LinAlgError:
-            step = np.zeros_like(g)
-            for j in range(idx.size):
-                step[j] = -np.linalg.lstsq(M[j], g[j], rcond=None)[0]
-        Un = np.clip(U[idx] + step, prob.lo_u, prob.hi_u)
-        rn, Jn = prob.resjac(Un, rows=idx)
+            step = np.stack([np.linalg.lstsq(m, v, rcond=None)[0] for m, v in zip(M, g)])
+        Uo = U[sel]
+        Un = np.clip(Uo - step, prob.lo_u, prob.hi_u)
+        rn, Jn = prob.resjac(Un, rows=None if full else ids)
         cn = np.einsum("bk,bk->b", rn, rn)
         cn[~np.isfinite(cn)] = np.inf
-        acc = cn < cost[idx]
-        n_iter[idx] += 1
-        dx = np.max(np.abs(Un - U[idx]), axis=1)
-        rel = (cost[idx] - cn) / np.maximum(cost[idx], 1e-300)
-        ai = idx[acc]
-        if ai.size:
+        co = cost[sel]
+        acc = cn < co
+        n_iter[sel] += 1
+        dx = np.max(np.abs(Un - Uo), axis=1)
+        rel = (co - cn) / np.maximum(co, 1e-300)
+        if acc.any():
+            ai = ids[acc]
             U[ai] = Un[acc]
             r[ai] = rn[acc]
             J[ai] = Jn[acc]
             cost[ai] = cn[acc]
-        lam[idx] = np.where(acc, np.maximum(lam[idx] * 0.2, 1e-12), lam[idx] * 5.0)
-        done = (acc & ((rel < ftol) | (dx < xtol))) | (lam[idx] > 1e10) | (cost[idx] < 1e-300)
-        converged[idx[done & ((lam[idx] <= 1e10) | (cost[idx] < 1e-24))]] = True
-        converged[idx[done & acc]] = True
-        active[idx[done]] = False
+        lam[sel] = np.where(acc, np.maximum(la * 0.2, 1e-12), la * 5.0)
+        done = (acc & ((rel < ftol) | (dx < xtol))) | (lam[sel] > 1e10)
+        converged[ids[done]] = True
+        active[ids[done]] = False
     return U, cost, n_iter, converged, r, J
 
 
@@ -479,7 +482,13 @@ def _fit_prepared(circuit, f, Zc, P0, free, fixed_vals, fixed, lo, hi, lo_u, hi_
     prob = _Problem(circuit, w, Zc[None, :], wts, free, np.nan_to_num(fixed_vals), lo_u, hi_u)
     U0 = _to_u(P0, free, circuit.param_kinds)
     U, cost, n_iter, conv, r, J = _lm(prob, U0, max_iter=max_iter, prune_after=8 if len(U0) > 2 else None)
-    b = int(np.argmin(cost))
+    # ties (e.g. two identical R||CPE blocks swapped): prefer the earliest start, whose arcs
+    # follow the written order from high to low frequency
+    if np.isfinite(cost).any():
+        scale = float(np.sum((np.abs(Zc) * wts[0][0]) ** 2))
+        b = int(np.nonzero(cost <= np.min(cost) * (1 + 1e-6) + 1e-20 * scale)[0][0])
+    else:
+        b = 0
     return _result(circuit, prob, f, Zc, U[b], cost[b], int(n_iter[b]), bool(conv[b]), J[b],
                    weighting, fixed, note)
 

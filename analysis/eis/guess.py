@@ -62,28 +62,37 @@ class _Features:
         with np.errstate(all="ignore"):
             slope = np.polyfit(np.log(self.w[-k:]), np.log(yy), 1)[0]
         self.n_tail = float(np.clip(-slope, 0.45, 1.0)) if np.isfinite(slope) else 0.8
-        # candidate arcs: apexes of -Z'' and of -dZ'/dln(w)
-        cands = []
-        ys = np.convolve(np.pad(y, 1, mode="edge"), [0.25, 0.5, 0.25], mode="valid")
+        # candidate arcs: apexes of -Z'' (ranked first) and of -dZ'/dln(w) (shoulders),
+        # both smoothed over ~5 points to ignore noise, with a prominence threshold
+        kern = np.array([1.0, 4.0, 6.0, 4.0, 1.0]) / 16.0
+        ys = np.convolve(np.pad(y, 2, mode="edge"), kern, mode="valid")
+        thr = 0.02 * self.span
         valleys = [0] + [i for i in range(1, len(ys) - 1) if ys[i] <= ys[i - 1] and ys[i] < ys[i + 1]]
+        prim = []
         for i in range(1, len(ys) - 1):
-            if ys[i] > 0 and ys[i] >= ys[i - 1] and ys[i] > ys[i + 1]:
+            if ys[i] > thr and ys[i] >= ys[i - 1] and ys[i] > ys[i + 1]:
                 nxt = [v for v in valleys if v > i]
                 prv = [v for v in valleys if v < i]
+                base = max(ys[nxt[0]] if nxt else 0.0, ys[prv[-1]] if prv else 0.0)
+                if ys[i] - base < thr:
+                    continue
                 R = 2.5 * ys[i]
                 if nxt and prv:
                     R = max(x[nxt[0]] - x[prv[-1]], 2.0 * ys[i])
-                cands.append((1.0 / self.w[i], float(R)))
+                prim.append((1.0 / self.w[i], float(R)))
         lw = np.log(self.w)
         with np.errstate(all="ignore"):
-            d = -np.gradient(x, lw)
-        ds = np.convolve(np.pad(d, 1, mode="edge"), [0.25, 0.5, 0.25], mode="valid")
-        for i in range(1, len(ds) - 1):
-            if ds[i] > 0.02 * self.span and ds[i] >= ds[i - 1] and ds[i] > ds[i + 1]:
+            d = -np.gradient(np.convolve(np.pad(x, 2, mode="edge"), kern, mode="valid"), lw)
+        sec = []
+        for i in range(2, len(d) - 2):
+            if d[i] > 0.05 * self.span and d[i] >= d[i - 1] and d[i] > d[i + 1]:
                 tau = 1.0 / self.w[i]
-                if all(abs(np.log(tau / t)) > np.log(3.0) for t, _ in cands):
-                    cands.append((tau, float(2.2 * ds[i])))
-        self.cands = sorted(cands)
+                if all(abs(np.log(tau / t)) > np.log(5.0) for t, _ in prim + sec):
+                    sec.append((tau, float(2.2 * d[i])))
+        prim.sort(key=lambda c: -c[1])
+        sec.sort(key=lambda c: -c[1])
+        cands = prim + sec  # ranked: -Z'' apexes by width, then shoulders by height
+        self.cands = cands
 
 
 def _role(node: _Node) -> str:
@@ -190,8 +199,8 @@ def initial_guesses(circuit: Circuit, freq: np.ndarray, Z: np.ndarray, max_start
     offsets = [n for n, r in zip(items, roles) if r == "offset"]
     K = len(arcs)
     # arc time constants and widths: detected candidates, the K widest, high frequency first
-    cands = sorted(ft.cands, key=lambda c: -c[1])[:K]
-    cands = sorted(cands)
+    ranked = ft.cands
+    cands = sorted(ranked[:K])
     if len(cands) < K:
         grid = np.geomspace(3.0 / ft.w_max, 0.3 / ft.w_min, K + 2)[1:-1]
         free = [t for t in grid if all(abs(np.log(t / c[0])) > np.log(3) for c in cands)]
@@ -209,13 +218,20 @@ def initial_guesses(circuit: Circuit, freq: np.ndarray, Z: np.ndarray, max_start
         for perm in perms:
             assignments.append([cands[i] for i in perm])
         assignments.append([(t, ft.span / K) for t in grid_all])
+        # alternative choice of arcs among the next-ranked candidates (high frequency first)
+        if len(ranked) > K:
+            for alt in itertools.combinations(ranked[: K + 2], K):
+                alt = sorted(alt)
+                if alt != cands:
+                    assignments.append(alt)
     else:
         assignments.append([])
 
     has_tail = any(r == "tail" for r in roles)
-    combos = [(0.85, 1.0, a) for a in assignments] + [(0.95, 1.0, a) for a in assignments]
+    combos = [(0.85, 1.0, a) for a in assignments]
     if has_tail:
         combos += [(0.85, 0.1, a) for a in assignments[:2]] + [(0.85, 10.0, a) for a in assignments[:1]]
+    combos += [(0.95, 1.0, a) for a in assignments[:3]]
     starts = []
     for n0, tau_scale, arc_set in combos:
         p = np.full(circuit.n_params, np.nan)

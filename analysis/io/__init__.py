@@ -118,6 +118,7 @@ def detect_format(path, data: bytes | None = None) -> str:
         check_file(path)
         with open(path, "rb") as fh:
             data = fh.read(65536)
+    data = data[:65536]
     if not data:
         raise ReadError(path, "the file is empty")
     ext = os.path.splitext(str(path))[1].lower()
@@ -159,7 +160,7 @@ def detect_format(path, data: bytes | None = None) -> str:
         return "autolab-txt"
     if up.startswith("RELAXIS"):
         return "relaxis-txt"
-    if first.startswith("Today's Date") or re.search(r"\bRec#\b", text[:5000]) and "Cyc#" in text[:5000]:
+    if first.startswith("Today's Date") or re.search(r"(^|\n)Rec#?\t", text[:20000]):
         return "maccor-txt"
     low = first.lower()
     if "elapsed time (s)" in low and "frequency (hz)" in low and "zre" in low:
@@ -187,7 +188,8 @@ def _guess_generic(path, text: str) -> str:
         if any("pressure" in n or n.startswith(("p/", "p (", "force")) for n in low) and \
                 any(("time" in n or "date" in n) for n in low):
             return "pressure-log"
-        raise ReadError(path, "unknown format: no numeric table and no known instrument header")
+        raise ReadError(path, "unknown format: no table of two or more numeric columns and no known instrument "
+                              "header")
     ncols = len(split_line(lines[first], sep))
     _h, names = find_header(lines, first, sep, ncols)
     if names is None:
@@ -240,8 +242,8 @@ def check_name(name: str) -> str:
         If the name could escape a directory or is unprintable.
     """
     if not name or _UNSAFE_NAME.search(name) or "/" in name or "\\" in name or name in (".", ".."):
-        raise ReadError(re.sub(r"[\x00-\x1f\x7f]", "?", name or "<no name>")[:200],
-                        "unsafe file name (path separators, '..' or control characters)")
+        shown = re.sub(r"[\x00-\x1f\x7f]", "?", name or "")[:200]
+        raise ReadError("upload", f"unsafe file name {shown!r} (path separators, '..' or control characters)")
     if len(name) > 255:
         raise ReadError(name[:60] + "...", "file name longer than 255 characters")
     return name
@@ -268,7 +270,7 @@ def read(path, kind: str | None = None, *, format: str | None = None, max_size: 
         Reader options: ``columns`` (explicit column map for generic tables, e.g.
         ``{"frequency": "Freq", "z_mod": "Mod", "phase": "Phz"}``), ``max_uncompressed``
         (``.ndax`` zip-bomb limit, bytes), ``sheet`` (xlsx sheet name), ``area_cm2`` (pressure
-        logs given as force in N).
+        logs given as force in N), ``max_line`` (longest accepted text line, characters).
 
     Returns
     -------
@@ -333,7 +335,7 @@ def _dispatch(fmt: str, path, data: bytes, sha: str, kind, options):
         from analysis.io.arbin import read_xlsx
 
         return read_xlsx(path, data, sha256=sha, **options)
-    text = decode_text(path, data)
+    text = decode_text(path, data, options.pop("max_line", None))
     if fmt == "biologic-mpt":
         from analysis.io.biologic import read_mpt
 

@@ -133,8 +133,10 @@ def sha256_file(path) -> str:
     return h.hexdigest()
 
 
-def decode_text(path, data: bytes) -> str:
+def decode_text(path, data: bytes, max_line: int | None = None) -> str:
     """Decode instrument text: UTF-8 (with or without BOM), else Windows-1252, else Latin-1.
+
+    ``max_line`` (characters, default :data:`MAX_LINE`) bounds the length of any line.
 
     Raises
     ------
@@ -157,6 +159,7 @@ def decode_text(path, data: bytes) -> str:
             except UnicodeDecodeError:
                 continue
     # a hostile single gigantic line
+    limit = MAX_LINE if max_line is None else int(max_line)
     start = 0
     n = len(text)
     lineno = 1
@@ -164,13 +167,19 @@ def decode_text(path, data: bytes) -> str:
         end = text.find("\n", start)
         if end < 0:
             end = n
-        if end - start > MAX_LINE:
-            raise ReadError(path, f"line longer than {MAX_LINE} characters (not an instrument text file)", lineno)
+        if end - start > limit:
+            raise ReadError(path, f"line longer than {limit} characters (not an instrument text file)", lineno)
         start = end + 1
         lineno += 1
     if "\x00" in text:
         raise ReadError(path, "binary content (NUL bytes) in a text file")
     return text
+
+
+def _first(exc: BaseException, n: int = 120) -> str:
+    """First line of an exception's message, at most ``n`` characters (for wrapped library errors)."""
+    lines = str(exc).strip().splitlines()
+    return (lines[0] if lines else "")[:n]
 
 
 def parse_float(tok: str) -> float:
@@ -465,7 +474,7 @@ def half_cycle_capacity(direction, *, throughput=None, time_s=None, current_ma=N
     if throughput is not None:
         q = np.abs(np.nan_to_num(np.asarray(throughput, dtype=float)))
         inc = np.empty(n)
-        inc[0] = 0.0
+        inc[0] = q[0]  # a file may start in the middle of a step
         dq = np.diff(q)
         inc[1:] = np.where(dq >= 0, dq, q[1:])
     else:

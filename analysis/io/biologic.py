@@ -10,7 +10,7 @@ import re
 
 import numpy as np
 
-from analysis.io._common import ReadError, make_cycling, parse_table
+from analysis.io._common import ReadError, _first, make_cycling, parse_table
 from analysis.io.generic import detect_layout, eis_from_table, split_line
 
 _HEADER_RE = re.compile(r"Nb header lines\s*:\s*(\d+)", re.I)
@@ -225,7 +225,7 @@ def read_mpr(path, data: bytes, *, sha256: str | None = None, kind: str | None =
     except ReadError:
         raise
     except Exception as exc:  # galvani raises many kinds on damaged files
-        raise ReadError(path, f"damaged or unsupported .mpr file ({type(exc).__name__}: {str(exc)[:120]})") from None
+        raise ReadError(path, f"damaged or unsupported .mpr file ({type(exc).__name__}: {_first(exc)})") from None
     arr = mpr.data
     names = [n for n in arr.dtype.names if n != "flags"]
     if len(arr) == 0:

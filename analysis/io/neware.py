@@ -13,13 +13,13 @@ import zipfile
 import numpy as np
 import pandas as pd
 
-from analysis.io._common import ReadError, make_cycling, sanitize_name
+from analysis.io._common import ReadError, _first, make_cycling, sanitize_name
 from analysis.io.generic import read_cycling_frame, to_seconds
 
 #: Largest total uncompressed size of an .ndax archive (bytes) unless ``max_uncompressed`` is given.
 MAX_UNCOMPRESSED = 8 * 1024**3
 #: Largest compression ratio accepted for a member larger than 1 MiB.
-MAX_RATIO = 1000.0
+MAX_RATIO = 500.0
 
 
 def check_zip(path, data: bytes | None = None, max_uncompressed: int | None = None) -> None:
@@ -125,20 +125,31 @@ def read_nda(path, *, sha256: str | None = None, max_uncompressed: int | None = 
         check_zip(path, data, max_uncompressed)
     elif not head.startswith(b"NEWARE"):
         raise ReadError(path, "not a NEWARE .nda/.ndax file (no NEWARE or zip signature)")
-    import logging
+    import os
+    import tempfile
     import warnings
 
-    logging.getLogger("NewareNDA").setLevel(logging.ERROR)
+    want = ".ndax" if is_zip else ".nda"
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), tempfile.TemporaryDirectory(prefix="ssb-nda-") as tmp:
             warnings.simplefilter("ignore")
-            df = NewareNDA.read(str(path))
+            src = str(path)
+            if os.path.splitext(src)[1].lower() != want:
+                # NewareNDA chooses its parser by extension; we chose by content
+                src = os.path.join(tmp, "data" + want)
+                try:
+                    os.symlink(os.path.abspath(str(path)), src)
+                except OSError:
+                    import shutil
+
+                    shutil.copyfile(path, src)
+            df = NewareNDA.read(src, log_level="CRITICAL")
     except ReadError:
         raise
     except MemoryError:
         raise ReadError(path, "file too large to read into memory") from None
     except Exception as exc:  # NewareNDA raises many kinds on damaged files
-        raise ReadError(path, f"damaged or unsupported NEWARE file ({type(exc).__name__}: {str(exc)[:120]})") from None
+        raise ReadError(path, f"damaged or unsupported NEWARE file ({type(exc).__name__}: {_first(exc)})") from None
     if df is None or len(df) == 0:
         raise ReadError(path, "the NEWARE file holds no data records")
     need = [c for c in ("Time", "Voltage", "Current(mA)", "Step", "Cycle", "Status") if c not in df.columns]

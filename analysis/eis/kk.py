@@ -1,0 +1,189 @@
+"""Kramers-Kronig validity test of an impedance spectrum (Lin-KK).
+
+Method (Schoenleber, Klotz, Ivers-Tiffee, Electrochim. Acta 131 (2014) 20): fit the
+spectrum with a series resistance, an inductance (and optionally a series capacitance for
+blocking electrodes) and ``M`` Voigt RC elements with fixed time constants log-spaced from
+``1/w_max`` to ``1/w_min``. The model is KK-consistent by construction and linear in its
+unknowns, so each ``M`` is one weighted linear least-squares solve (weights ``1/|Z|``, real
+and imaginary parts together). ``M`` grows from 1 until the over-fitting measure
+``mu = 1 - sum(|R_k| for R_k < 0) / sum(|R_k| for R_k >= 0)`` drops to ``c`` or below.
+
+A spectrum passes when every relative residual ``(Z - Z_fit)/|Z|`` (real and imaginary
+part) is within ``threshold`` (default 1 %, the usual criterion for a good measurement).
+Drift, non-linearity or a non-stationary cell show up as systematic residuals above it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from analysis.errors import AnalysisError
+
+
+@dataclass
+class KKResult:
+    """Result of :func:`kramers_kronig`.
+
+    Attributes
+    ----------
+    M : int
+        Number of RC elements chosen by the mu criterion.
+    mu : float
+        Over-fitting measure at ``M``.
+    residuals_real, residuals_imag : numpy.ndarray
+        ``(Z - Z_fit).real / |Z|`` and ``(Z - Z_fit).imag / |Z|`` (dimensionless), in the
+        order of the input frequencies.
+    Z_fit : numpy.ndarray of complex
+        KK-consistent fit (ohm).
+    passed : bool
+        True if all absolute residuals are <= ``threshold``.
+    threshold : float
+        Maximum absolute relative residual allowed (default 0.01 = 1 %).
+    message : str
+        Explanation of the verdict.
+    freq : numpy.ndarray
+        Frequencies (Hz).
+    R : numpy.ndarray
+        Resistances of the RC elements (ohm), ``tau`` their time constants (s).
+    tau : numpy.ndarray
+    R_ohm : float
+        Series resistance (ohm); ``L`` series inductance (H); ``C`` series capacitance (F,
+        inf when not used).
+    L : float
+    C : float
+    """
+
+    M: int
+    mu: float
+    residuals_real: np.ndarray
+    residuals_imag: np.ndarray
+    Z_fit: np.ndarray
+    passed: bool
+    threshold: float
+    message: str
+    freq: np.ndarray
+    R: np.ndarray
+    tau: np.ndarray
+    R_ohm: float
+    L: float
+    C: float
+
+    @property
+    def max_residual(self) -> float:
+        """Largest absolute relative residual (dimensionless)."""
+        return float(max(np.max(np.abs(self.residuals_real)), np.max(np.abs(self.residuals_imag))))
+
+    @property
+    def rms_residual(self) -> float:
+        """Root-mean-square relative residual over real and imaginary parts."""
+        return float(np.sqrt(np.mean(np.r_[self.residuals_real, self.residuals_imag] ** 2)))
+
+    def to_dict(self) -> dict:
+        """JSON-friendly summary."""
+        return {
+            "M": int(self.M), "mu": float(self.mu), "passed": bool(self.passed),
+            "threshold": float(self.threshold), "max_residual": self.max_residual,
+            "rms_residual": self.rms_residual, "message": self.message,
+        }
+
+
+def kramers_kronig(freq, Z, c: float = 0.85, max_M: int | None = None, *, threshold: float = 0.01,
+                   capacitance="auto", inductance: bool = True) -> KKResult:
+    """Lin-KK test of one impedance spectrum.
+
+    Parameters
+    ----------
+    freq : array_like
+        Frequencies (Hz, > 0, any order, no duplicates).
+    Z : array_like of complex
+        Impedance (ohm).
+    c : float
+        mu threshold of Schoenleber's criterion (0.85 in the paper).
+    max_M : int, optional
+        Largest number of RC elements tried (default: the number of points, at most 100).
+    threshold : float
+        Largest absolute relative residual for a pass (default 0.01 = 1 %).
+    capacitance : bool or "auto"
+        Add a series capacitance (needed for blocking electrodes and diffusion tails, where
+        Z'' diverges at low frequency). "auto" (default) runs the test with and without it
+        and keeps the fit with the smaller largest residual (both models are KK-consistent).
+    inductance : bool
+        Add a series inductance (cables, high-frequency artefacts).
+
+    Returns
+    -------
+    KKResult
+
+    Raises
+    ------
+    AnalysisError
+        For fewer than 5 valid points, non-positive frequencies or mismatched lengths.
+    """
+    if isinstance(capacitance, str):
+        if capacitance != "auto":
+            raise AnalysisError(f"kramers_kronig: capacitance must be True, False or 'auto', got {capacitance!r}")
+        a = kramers_kronig(freq, Z, c, max_M, threshold=threshold, capacitance=False, inductance=inductance)
+        b = kramers_kronig(freq, Z, c, max_M, threshold=threshold, capacitance=True, inductance=inductance)
+        return a if a.max_residual <= b.max_residual else b
+    f = np.asarray(freq, dtype=float).ravel()
+    Z = np.asarray(Z, dtype=complex).ravel()
+    if f.shape != Z.shape:
+        raise AnalysisError(f"kramers_kronig: freq has {f.size} points but Z has {Z.size}")
+    if not (np.all(np.isfinite(f)) and np.all(np.isfinite(Z))):
+        raise AnalysisError("kramers_kronig: freq and Z must be finite (drop NaN points first)")
+    if np.any(f <= 0):
+        raise AnalysisError("kramers_kronig: frequencies must be > 0 Hz")
+    if f.size < 5:
+        raise AnalysisError(f"kramers_kronig: need at least 5 points, got {f.size}")
+    if not 0 < c < 1:
+        raise AnalysisError(f"kramers_kronig: c must be in (0, 1), got {c}")
+    w = 2 * np.pi * f
+    wt = 1.0 / np.abs(Z)
+    if max_M is None:
+        max_M = min(f.size, 100)
+    max_M = int(max(1, max_M))
+    extra = [np.ones_like(w, dtype=complex)]  # R_ohm
+    if inductance:
+        extra.append(1j * w)
+    if capacitance:
+        extra.append(-1j / w)  # coefficient = 1/C
+    E = np.stack(extra, axis=1)
+    b = np.r_[Z.real * wt, Z.imag * wt]
+    tau_min, tau_max = 1.0 / w.max(), 1.0 / w.min()
+
+    def solve(M):
+        tau = np.geomspace(tau_min, tau_max, M) if M > 1 else np.array([np.sqrt(tau_min * tau_max)])
+        A = np.concatenate([1.0 / (1.0 + 1j * np.outer(w, tau)), E], axis=1)
+        Aw = A * wt[:, None]
+        Ar = np.r_[Aw.real, Aw.imag]
+        x = np.linalg.lstsq(Ar, b, rcond=None)[0]
+        R = x[:M]
+        pos, neg = R[R >= 0].sum(), -R[R < 0].sum()
+        mu = 1.0 - neg / pos if pos > 0 else 0.0
+        return tau, x, A, mu
+
+    chosen = None
+    for M in range(1, max_M + 1):
+        tau, x, A, mu = solve(M)
+        chosen = (M, tau, x, A, mu)
+        if mu <= c:
+            break
+    M, tau, x, A, mu = chosen
+    Zfit = A @ x
+    res = (Z - Zfit) / np.abs(Z)
+    rr, ri = res.real, res.imag
+    worst = float(max(np.max(np.abs(rr)), np.max(np.abs(ri))))
+    passed = worst <= threshold
+    crit = f"mu = {mu:.3f} <= c = {c}" if mu <= c else f"mu stayed above c = {c} up to M = {max_M}"
+    if capacitance:
+        crit += ", with series capacitance"
+    msg = (f"{'pass' if passed else 'FAIL'}: max |residual| {100 * worst:.2f} % "
+           f"{'<=' if passed else '>'} {100 * threshold:.2f} % with M = {M} RC elements ({crit})")
+    k = M
+    R_ohm = float(x[k].real)
+    Lv = float(x[k + 1].real) if inductance else 0.0
+    Cv = float(1.0 / x[-1].real) if capacitance and x[-1].real != 0 else float("inf")
+    return KKResult(M=M, mu=float(mu), residuals_real=rr, residuals_imag=ri, Z_fit=Zfit, passed=bool(passed),
+                    threshold=float(threshold), message=msg, freq=f, R=x[:M].real.copy(), tau=tau,
+                    R_ohm=R_ohm, L=Lv, C=Cv)

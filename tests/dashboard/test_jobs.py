@@ -1,0 +1,158 @@
+"""Batch jobs on dask.distributed: same result as the direct call, progress, cancel, cache, faults."""
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import numpy as np
+import pytest
+import xarray as xr
+
+distributed = pytest.importorskip("distributed")
+
+from dashboard import jobs  # noqa: E402
+
+
+def per_spectrum_stats(da, scale=1.0):
+    """A stand-in batch function: independent per item along the first dimension."""
+    return (da * scale).sum("frequency").rename("s").to_dataset()
+
+
+def slow_rows(chunk, delay):
+    time.sleep(delay)
+    return chunk
+
+
+@pytest.fixture
+def local_threads():
+    jobs.register("stats", f"{__name__}:per_spectrum_stats")
+    jobs.register("slow", f"{__name__}:slow_rows")
+    jobs.configure(n_workers=1, processes=False, threads_per_worker=2)
+    yield
+    jobs.shutdown()
+
+
+def _batch(n=40, seed=0):
+    rng = np.random.default_rng(seed)
+    return xr.DataArray(rng.normal(size=(n, 12)), dims=("spectrum", "frequency"),
+                        coords={"spectrum": np.arange(n), "frequency": np.logspace(5, -1, 12)})
+
+
+def test_same_result_as_direct_call_and_cache(local_threads, tmp_path):
+    da = _batch()
+    direct = per_spectrum_stats(da, scale=2.0)
+    job = jobs.submit_batch("stats", da, store=tmp_path, chunk_size=7, scale=2.0)
+    assert job.n_chunks == 6 and job.n_items == 40
+    got = job.result(timeout=60)
+    xr.testing.assert_identical(got, direct)
+    assert job.status == "finished" and job.progress() == 1.0
+    assert len(list((tmp_path / ".cache" / "jobs").glob("*.pkl"))) == 1
+    again = jobs.submit_batch("stats", da, store=tmp_path, chunk_size=7, scale=2.0)
+    assert again.status == "cached" and again.done()
+    xr.testing.assert_identical(again.result(), direct)
+    # a new process (memory cache cleared) still finds it in the store
+    jobs._memo.clear()
+    third = jobs.submit_batch("stats", da, store=tmp_path, chunk_size=7, scale=2.0)
+    assert third.status == "cached"
+    xr.testing.assert_identical(third.result(), direct)
+    # different inputs -> different key -> computed
+    other = jobs.submit_batch("stats", da, store=tmp_path, chunk_size=7, scale=3.0)
+    assert other.status != "cached"
+    xr.testing.assert_identical(other.result(timeout=60), per_spectrum_stats(da, 3.0))
+
+
+def test_numpy_and_list_batches(local_threads):
+    a = np.arange(30.0)
+    assert np.array_equal(jobs.run_batch("selftest", list(range(10)), timeout=60, chunk_size=3),
+                          [2 * i for i in range(10)])
+    jobs.register("sq", "numpy:square")
+    np.testing.assert_array_equal(jobs.run_batch("sq", a, chunk_size=4, timeout=60), a**2)
+
+
+def test_progress_and_cancel(local_threads):
+    job = jobs.submit_batch("slow", np.arange(40), 0.25, chunk_size=1)
+    deadline = time.time() + 30
+    while job.progress() == 0 and time.time() < deadline:
+        time.sleep(0.05)
+    assert 0 < job.progress() < 1
+    job.cancel()
+    assert job.done() and job.status == "cancelled"
+    with pytest.raises(jobs.JobError, match="cancelled"):
+        job.result(timeout=1)
+    assert job.progress() < 1
+
+
+def test_unknown_function_and_errors(local_threads):
+    with pytest.raises(jobs.JobError, match="unknown batch function"):
+        jobs.submit_batch("rm -rf", [1])
+    job = jobs.submit_batch("stats", [1, 2, 3])  # a list has no .sum("frequency")
+    with pytest.raises(jobs.JobError, match="stats failed"):
+        job.result(timeout=60)
+
+
+def test_external_scheduler_same_code_path():
+    jobs.register("stats", f"{__name__}:per_spectrum_stats")
+    cluster = distributed.LocalCluster(n_workers=1, processes=False, threads_per_worker=1,
+                                       dashboard_address=None)
+    try:
+        jobs.configure(address=cluster.scheduler_address)
+        client = jobs.get_client()
+        assert client.scheduler.address == cluster.scheduler_address
+        da = _batch(20, seed=3)
+        xr.testing.assert_identical(jobs.run_batch("stats", da, timeout=60), per_spectrum_stats(da))
+        assert jobs.get_client() is client  # one shared client
+    finally:
+        jobs.shutdown()
+        cluster.close()
+
+
+def test_env_scheduler_address(monkeypatch):
+    cluster = distributed.LocalCluster(n_workers=1, processes=False, dashboard_address=None)
+    try:
+        jobs.configure()
+        monkeypatch.setenv("SSB_DASK_SCHEDULER", cluster.scheduler_address)
+        assert jobs.run_batch("selftest", [1, 2], timeout=60) == [2, 4]
+        assert jobs._cluster is None  # no local cluster was started
+    finally:
+        jobs.shutdown()
+        cluster.close()
+
+
+def test_worker_killed_mid_job_reruns_tasks():
+    """Kill one of two worker processes mid-job: the scheduler re-runs its tasks elsewhere."""
+    jobs.configure(n_workers=2, processes=True)
+    try:
+        client = jobs.get_client()
+        client.wait_for_workers(2, timeout=60)
+        job = jobs.submit_batch("selftest", list(range(12)), 0.15, chunk_size=1)
+        deadline = time.time() + 30
+        while job.progress() == 0 and time.time() < deadline:
+            time.sleep(0.05)
+        pids = list(client.run(os.getpid).values())
+        os.kill(pids[0], signal.SIGKILL)
+        assert job.progress() < 1  # killed mid-job
+        assert job.result(timeout=90) == [2 * i for i in range(12)]
+    finally:
+        jobs.shutdown()
+
+
+def test_drt_many_through_dask_when_available(local_threads):
+    drt = pytest.importorskip("analysis.drt")
+    if not hasattr(drt, "drt_many"):
+        pytest.skip("analysis.drt.drt_many not available yet")
+    from analysis.drt.analytic import zarc_impedance
+
+    f = np.logspace(5, -1, 40)
+    Z = np.stack([10 + zarc_impedance(f, 50 + 10 * i, 1e-3, 0.9) for i in range(6)])
+    da = xr.Dataset({"z_real": (("spectrum", "frequency"), Z.real), "z_imag": (("spectrum", "frequency"), Z.imag)},
+                    coords={"frequency": f, "spectrum": np.arange(6)})
+    try:
+        direct = drt.drt_many(da, lam=1e-3)
+    except Exception as exc:  # API still moving: record why instead of guessing
+        pytest.skip(f"drt_many signature differs: {exc}")
+    got = jobs.run_batch("drt_many", da, lam=1e-3, chunk_size=2, timeout=120)
+    if isinstance(direct, (xr.Dataset, xr.DataArray)):
+        xr.testing.assert_allclose(got, direct)
+    else:
+        assert len(got) == len(direct)

@@ -195,8 +195,9 @@ def _grid(vmin: float, vmax: float, resolution_mV: float, grid=None):
         h = float(d.mean())
         return g[0] - h / 2, h, g.size, g
     h = float(resolution_mV) * 1e-3 / BINS_PER_RESOLUTION
-    v0 = np.floor(vmin / h) * h - 2 * h
-    n = int(np.ceil((vmax - v0) / h)) + 2
+    pad = int(np.ceil(4.0 * BINS_PER_RESOLUTION / FWHM_PER_SIGMA)) + 2  # the kernel's reach
+    v0 = np.floor(vmin / h) * h - pad * h
+    n = int(np.ceil((vmax - v0) / h)) + pad
     return v0, h, n, v0 + h * (np.arange(n) + 0.5)
 
 
@@ -318,7 +319,8 @@ def _derivative_vs_capacity(y: np.ndarray, q: np.ndarray, resolution: float, n_p
     s = np.bincount(k, weights=y, minlength=n_points)
     centres = qmin + h * (np.arange(n_points) + 0.5)
     have = cnt > 0
-    mean = np.interp(centres, centres[have], s[have] / cnt[have])
+    qm = np.bincount(k, weights=q, minlength=n_points)[have] / cnt[have]
+    mean = np.interp(centres, qm, s[have] / cnt[have])  # bin means placed at their mean capacity
     sigma = resolution / FWHM_PER_SIGMA / h
     if sigma >= 0.05:
         mean = gaussian_filter1d(mean, sigma, mode="nearest", truncate=4.0)
@@ -690,8 +692,8 @@ def track_peaks(obj, windows: Sequence[tuple[float, float]], *, cycles=None, dir
     -------
     xarray.Dataset
         Over ``(cycle, peak)``: ``position`` (V), ``height`` (mAh/V), ``width`` (V, FWHM, NaN
-        when the half maximum is not reached inside the window), ``area`` (mAh, capacity passed
-        inside the window), ``window_lo``/``window_hi`` (V) and ``is_peak`` (bool).
+        when the half maximum is not reached within one window-width beyond the window),
+        ``area`` (mAh, capacity passed inside the window), ``window_lo``/``window_hi`` (V) and ``is_peak`` (bool).
     """
     if isinstance(obj, xr.Dataset):
         da = dqdv_cycles(obj, cycles, direction, resolution_mV)
@@ -743,11 +745,12 @@ def track_peaks(obj, windows: Sequence[tuple[float, float]], *, cycles=None, dir
     zeros = np.zeros_like(k)
     pos, height = _refine_fit(yy, k, zeros, wlen, x0, h)
     pos = pos + h * lo_f
-    width = _fwhm(yy, k, height, zeros, wlen, 0.0, h)
+    # half-maximum crossings may lie outside a narrow window: look up to one window-width further
+    kg = k + lo_f
+    width = _fwhm(y[rows], kg, height, np.clip(lo_f - wlen, 0, n - 1), np.clip(hi_f + wlen, 0, n - 1), 0.0, h)
     area = np.where(valid, yy, 0.0).sum(axis=1) * h
     rr = np.arange(yy.shape[0])
     is_peak = (k > 0) & (k < wlen) & (yy[rr, k] > 0)
-    k = k + lo_f
     shape = (nc, npk)
     names = list(names) if names is not None else [f"p{i}" for i in range(npk)]
     if len(names) != npk:

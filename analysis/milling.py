@@ -197,6 +197,14 @@ def _out(arr: np.ndarray):
     return float(arr) if arr.ndim == 0 else arr
 
 
+def _count(n: np.ndarray, integer: bool):
+    """Ball count: nearest whole number (at least 1) as int/int array, or the exact real value."""
+    if integer:
+        n = np.maximum(np.rint(n), 1).astype(int)
+        return int(n) if n.ndim == 0 else n
+    return _out(n)
+
+
 def angular_velocity(rpm) -> float | np.ndarray:
     """Angular velocity (rad/s) of a speed in revolutions per minute.
 
@@ -390,10 +398,7 @@ def balls_from_frb(frb_pct, ball_diameter_mm, jar_volume_ml, *, integer: bool = 
             "more than random close packing of the jar (FRB is on a solid-volume basis)"
         )
     n = f / 100.0 * v / np.asarray(ball_volume_cm3(ball_diameter_mm))
-    if integer:
-        n = np.maximum(np.rint(n), 1).astype(int)
-        return int(n) if n.ndim == 0 else n
-    return _out(n)
+    return _count(n, integer)
 
 
 def bmr(n_balls, ball_mass_g, powder_mass_g) -> float | np.ndarray:
@@ -465,10 +470,7 @@ def balls_from_bmr(bmr_value, ball_mass_g, powder_mass_g, *, integer: bool = Tru
     mb = _as_float_array(ball_mass_g, "ball_mass_g")
     mp = _as_float_array(powder_mass_g, "powder_mass_g")
     n = r * mp / mb
-    if integer:
-        n = np.maximum(np.rint(n), 1).astype(int)
-        return int(n) if n.ndim == 0 else n
-    return _out(n)
+    return _count(n, integer)
 
 
 def balls_from_total_mass(total_ball_mass_g, ball_diameter_mm, density_g_cm3, *, integer=True):
@@ -492,10 +494,7 @@ def balls_from_total_mass(total_ball_mass_g, ball_diameter_mm, density_g_cm3, *,
     """
     m = _as_float_array(total_ball_mass_g, "total_ball_mass_g")
     n = m / np.asarray(ball_mass_g(ball_diameter_mm, density_g_cm3))
-    if integer:
-        n = np.maximum(np.rint(n), 1).astype(int)
-        return int(n) if n.ndim == 0 else n
-    return _out(n)
+    return _count(n, integer)
 
 
 def obstruction_factor(frb_pct, *, packing_fraction: float = RANDOM_CLOSE_PACKING,

@@ -233,6 +233,7 @@ class Store:
 
     def get(self, id: str) -> Entry:
         """Return the catalog entry ``id``; raise :class:`StoreError` if absent."""
+        self._file(id)  # validates the id
         with self._connect() as con:
             row = con.execute("SELECT * FROM datasets WHERE id = ?", (str(id),)).fetchone()
         if row is None:

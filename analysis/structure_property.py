@@ -22,7 +22,7 @@ of a lab, and exactly documented:
   form ``s_f**2 (1 + sqrt(5) r + 5 r**2 / 3) exp(-sqrt(5) r)`` with the same anisotropic
   distance ``r``. The prior mean is the training mean (zero after standardisation).
 * Hyperparameters (``s_f``, ``l_d``, ``s_n``) maximise the log marginal likelihood
-  (scipy.optimize L-BFGS-B with numerical gradients, several deterministic starts) within
+  (scipy.optimize SLSQP with bounds and analytic gradients, several deterministic starts) within
   bounds that keep a model of a few samples sensible: length-scales 0.3..30 and ``s_f``
   0.05..10 (standardised units), ``s_n`` 1e-3..1. By default (``hyperprior=True``) weak
   log-normal priors are added (:data:`HYPERPRIOR`, i.e. a MAP estimate): with five samples the
@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import xarray as xr
@@ -48,6 +48,10 @@ __all__ = ["KERNELS", "HYPERPRIOR", "GPModel", "LOOResult", "MonotonicityReport"
 KERNELS = ("rbf", "matern52")
 
 _BOUNDS = {"sf": (0.05, 10.0), "l": (0.3, 30.0), "sn": (1e-3, 1.0)}
+
+#: Bounded optimiser for the hyperparameters. SLSQP reaches the same optimum as L-BFGS-B here
+#: and is several times faster for the handful of parameters of these models.
+_OPT_METHOD = "SLSQP"
 
 
 @dataclass(frozen=True)
@@ -424,26 +428,46 @@ HYPERPRIOR = {"signal_std": (1.0, 1.0), "length_scale": (1.0, 1.0), "noise_std":
 
 
 def _neg_log_prior(theta):
-    sf, ls, sn = _unpack(theta)
-    out = 0.0
-    for val, (med, s) in ((np.array([sf]), HYPERPRIOR["signal_std"]),
-                          (ls, HYPERPRIOR["length_scale"]), (np.array([sn]), HYPERPRIOR["noise_std"])):
-        out += float(np.sum(0.5 * ((np.log(val) - math.log(med)) / s) ** 2))
-    return out
+    """Negative log of the weak log-normal hyperprior and its gradient (log parameters)."""
+    meds = np.log(np.r_[HYPERPRIOR["signal_std"][0],
+                        np.full(theta.size - 2, HYPERPRIOR["length_scale"][0]),
+                        HYPERPRIOR["noise_std"][0]])
+    sig = np.r_[HYPERPRIOR["signal_std"][1], np.full(theta.size - 2, HYPERPRIOR["length_scale"][1]),
+                HYPERPRIOR["noise_std"][1]]
+    u = (theta - meds) / sig
+    return float(0.5 * u @ u), u / sig
 
 
 def _neg_lml(theta, kind, Z, t, extra_var, prior=False):
-    if prior:
-        return _neg_lml(theta, kind, Z, t, extra_var) + _neg_log_prior(theta)
+    """Negative log marginal likelihood (plus prior) and its analytic gradient."""
     sf, ls, sn = _unpack(theta)
-    K = _kernel_matrix(kind, Z, Z, sf, ls)
+    D2 = ((Z[:, None, :] - Z[None, :, :]) / ls) ** 2  # (n, n, d)
+    r2 = D2.sum(axis=2)
+    if kind == "rbf":
+        Kf = sf**2 * np.exp(-0.5 * r2)
+        dl = Kf[:, :, None] * D2
+    else:
+        r = np.sqrt(np.maximum(r2, 0.0))
+        e = np.exp(-math.sqrt(5.0) * r)
+        Kf = sf**2 * (1.0 + math.sqrt(5.0) * r + 5.0 * r2 / 3.0) * e
+        dl = (sf**2 * 5.0 / 3.0 * (1.0 + math.sqrt(5.0) * r) * e)[:, :, None] * D2
+    K = Kf.copy()
     K[np.diag_indices_from(K)] += sn**2 + extra_var + 1e-10
     try:
         c = linalg.cho_factor(K, lower=True)
     except linalg.LinAlgError:
-        return 1e25
+        return 1e25, np.zeros_like(theta)
     a = linalg.cho_solve(c, t)
-    return float(0.5 * t @ a + np.log(np.diag(c[0])).sum() + 0.5 * t.size * math.log(2 * math.pi))
+    f = float(0.5 * t @ a + np.log(np.diag(c[0])).sum() + 0.5 * t.size * math.log(2 * math.pi))
+    W = linalg.cho_solve(c, np.eye(t.size)) - np.outer(a, a)  # K^-1 - a a^T
+    g = np.empty_like(theta)
+    g[0] = 0.5 * np.sum(W * 2.0 * Kf)
+    g[1:-1] = 0.5 * np.einsum("ij,ijk->k", W, dl)
+    g[-1] = 0.5 * np.trace(W) * 2.0 * sn**2
+    if prior:
+        fp, gp = _neg_log_prior(theta)
+        f, g = f + fp, g + gp
+    return f, g
 
 
 def _descriptor_table(descriptors) -> tuple[list[str], np.ndarray]:
@@ -473,7 +497,7 @@ def _descriptor_table(descriptors) -> tuple[list[str], np.ndarray]:
 
 def fit_property(descriptors, y, y_err=None, kernel: str = "rbf", *, log_y: bool = False,
                  log_descriptors: Sequence[str] = (), y_name: str = "y",
-                 hyperprior: bool = True, n_restarts: int = 6) -> GPModel:
+                 hyperprior: bool = True, n_restarts: int = 4) -> GPModel:
     """Fit a Gaussian-process model of a per-sample property against descriptors.
 
     Parameters
@@ -500,8 +524,9 @@ def fit_property(descriptors, y, y_err=None, kernel: str = "rbf", *, log_y: bool
         standardised units) instead of the bare likelihood. With the five to ten samples of a
         milling study the bare likelihood often prefers "everything is noise" (a flat model);
         the weak prior keeps the fit informative and barely matters with more data.
-    n_restarts : int, default 6
-        Deterministic optimiser starts (length-scales 0.5, 1, 2, 4, ... standardised units).
+    n_restarts : int, default 4
+        Deterministic optimiser starts (length-scales 0.5, 1, 2, 4, 8, 16 standardised units,
+        each with noise std 0.1 and 0.5 unless ``y_err`` is given).
 
     Returns
     -------
@@ -558,10 +583,10 @@ def fit_property(descriptors, y, y_err=None, kernel: str = "rbf", *, log_y: bool
         for sn0 in (0.1,) if y_err is not None else (0.1, 0.5):
             x0 = np.log(np.r_[1.0, np.full(d, l0), sn0])
             res = optimize.minimize(_neg_lml, x0, args=(kernel, Z, t, extra, hyperprior),
-                                    method="L-BFGS-B", bounds=bounds)
+                                    jac=True, method=_OPT_METHOD, bounds=bounds)
             if best is None or res.fun < best.fun:
                 best = res
     model0._set_hyper(best.x)
-    model0.log_marginal_likelihood = -_neg_lml(best.x, kernel, Z, t, extra)
+    model0.log_marginal_likelihood = -_neg_lml(best.x, kernel, Z, t, extra)[0]
     model0.hyperprior = bool(hyperprior)
     return model0

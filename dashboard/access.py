@@ -167,6 +167,8 @@ def requested_store() -> str | None:
 def session_store() -> Path | None:
     """The store folder the current session shows: ``?store=NAME`` if allowed, else the first allowed.
 
+    Without logins the single ``--store`` folder is returned and ``?store=`` is ignored.
+
     Returns None when serving the sample data (no ``--store``) or when the user has no store.
     Pages call this (instead of reading ``SSB_STORE``) to open their store.
 
@@ -176,7 +178,7 @@ def session_store() -> Path | None:
         When the URL names a store the user may not open.
     """
     user = session_user()
-    req = requested_store()
+    req = requested_store() if auth_enabled() else None  # one store without logins
     if req:
         return check_store_access(user, req)
     allowed = allowed_stores(user)

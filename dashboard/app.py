@@ -3,7 +3,7 @@ import panel as pn
 
 from dashboard.shell import App
 
-pn.extension("tabulator", notifications=True, design="material", throttled=True)
+pn.extension("tabulator", notifications=True, throttled=True)
 
 app = App()
 app.sync_url()

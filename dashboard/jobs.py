@@ -49,6 +49,9 @@ BATCH_FUNCTIONS: dict[str, str] = {
     "dqdv_cycles": "analysis.dqdv:dqdv_cycles",
     "selftest": "dashboard.jobs:selftest_items",
 }
+#: functions whose input must not be cut into pieces (a cycling record split mid-cycle would
+#: change the result): they run as one task, still off the server process, cached and cancellable
+UNSPLIT = {"dqdv_cycles"}
 CACHE_DIR = Path(".cache") / "jobs"
 _MEMO_SIZE = 16
 
@@ -235,6 +238,15 @@ def _remember(key: str, value) -> None:
             _memo.popitem(last=False)
 
 
+def clear_cache(store: str | os.PathLike | None = None) -> None:
+    """Forget cached results: the in-memory ones, and the store's when ``store`` is given."""
+    with _lock:
+        _memo.clear()
+    if store is not None:
+        for p in (Path(store) / CACHE_DIR).glob("*.pkl"):
+            p.unlink(missing_ok=True)
+
+
 def cache_put(store: str | os.PathLike | None, key: str, value) -> None:
     """Keep ``value`` in memory and (atomically) in the store's job cache."""
     _remember(key, value)
@@ -405,8 +417,9 @@ def submit_batch(fn_name: str, batch, *args, store: str | os.PathLike | None = N
         Project store holding the result cache (default: no on-disk cache, memory only).
     chunk_size : int, optional
         Items per task (default: about four tasks per worker).
-    batch_dim : str, optional
-        Dimension of an xarray batch to split along (default its first dimension).
+    batch_dim : str or False, optional
+        Dimension of an xarray batch to split along (default its first dimension); False runs
+        the whole batch as one task (always so for :data:`UNSPLIT` functions).
 
     Returns
     -------
@@ -429,11 +442,14 @@ def submit_batch(fn_name: str, batch, *args, store: str | os.PathLike | None = N
         _running[key] = job
     try:
         client = job._client = get_client()
-        n_items = _n_items(batch, batch_dim)
+        n_items = _n_items(batch, batch_dim or None)
         if chunk_size is None:
             n_workers = max(1, len(client.scheduler_info(n_workers=-1).get("workers", {})))
             chunk_size = max(1, -(-n_items // (4 * n_workers)))
-        pieces, dim = _split(batch, batch_dim, chunk_size)
+        if fn_name in UNSPLIT or batch_dim is False:
+            pieces, dim = [batch], None
+        else:
+            pieces, dim = _split(batch, batch_dim, chunk_size)
         job.n_items, job.n_chunks = n_items, len(pieces)
         # chunks travel inside the tasks (not scattered): if a worker dies the scheduler still
         # has everything it needs to re-run that worker's tasks elsewhere
@@ -450,3 +466,43 @@ def submit_batch(fn_name: str, batch, *args, store: str | os.PathLike | None = N
 def run_batch(fn_name: str, batch, *args, timeout: float | None = None, **kwargs):
     """Submit and wait: ``submit_batch(...).result(timeout)`` (scripts, benchmarks, tests)."""
     return submit_batch(fn_name, batch, *args, **kwargs).result(timeout)
+
+
+def job_panel(job: Job, on_done=None, period_ms: int = 250):
+    """A Panel view of ``job`` for a page: progress bar, status line and a Cancel button.
+
+    The bar is refreshed by a periodic callback of the session (the session thread never waits
+    for the job); ``on_done(job)`` is called in the session when the job ends (read
+    ``job.result()`` there, or show ``job.error``).
+
+    Returns
+    -------
+    panel.Column
+    """
+    import panel as pn
+
+    bar = pn.indicators.Progress(value=int(job.progress() * 100), max=100, sizing_mode="stretch_width",
+                                 bar_color="info")
+    status = pn.pane.Markdown(f"{job.fn_name}: {job.status}", margin=(0, 5))
+    cancel = pn.widgets.Button(label="Cancel", color="warning", disabled=job.done(), width=90)
+    cancel.on_click(lambda _e: job.cancel())
+    cb = None
+
+    def refresh():
+        bar.value = int(round(job.progress() * 100))
+        done_items = f"{job.n_items} items" if job.n_items else ""
+        status.object = (f"**{job.fn_name}**: {job.status} {bar.value}% {done_items}"
+                         + (f" - {job.error}" if job.error else ""))
+        if job.done():
+            cancel.disabled = True
+            bar.bar_color = "success" if job.status in ("finished", "cached") else "danger"
+            if cb is not None:
+                cb.stop()
+            if on_done is not None:
+                on_done(job)
+
+    if job.done():
+        refresh()
+    else:
+        cb = pn.state.add_periodic_callback(refresh, period=period_ms)
+    return pn.Column(pn.Row(bar, cancel), status, sizing_mode="stretch_width")

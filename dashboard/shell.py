@@ -77,13 +77,16 @@ class App(pn.viewable.Viewer):
                 pn.state.location.sync(obj, {p: f"{key}.{p}" for p in obj.url_params()})
 
     def template(self) -> pn.template.BaseTemplate:
-        """The served template (FastList, light or dark from ``?theme=dark``)."""
-        tmpl = pn.template.FastListTemplate(
+        """The served template (Bootstrap, light or dark from ``?theme=dark``).
+
+        Bootstrap rather than Fast/Material: those load web fonts from a CDN, and a lab server
+        may have no internet (the browser console would fill with errors).
+        """
+        tmpl = pn.template.BootstrapTemplate(
             title="ssb-explorer",
             sidebar=[self._sidebar],
             main=[self._main],
             theme=theme.current_theme(),
-            accent_base_color=theme.ACCENT,
             header_background=theme.ACCENT,
             sidebar_width=330,
         )

@@ -205,7 +205,7 @@ def usage_bytes(store_dir: str | os.PathLike, user: str | None) -> int:
 def _default_ingest(store_dir: Path, path: Path, metadata: dict | None, user: str | None):
     from analysis import store as _store
 
-    return _store.open(store_dir).ingest(path, metadata=metadata or {}, user=user)
+    return _store.open(store_dir).ingest(path, metadata=metadata or {}, user=user, name=path.name)
 
 
 class ChunkedUpload:

@@ -33,6 +33,7 @@ def throttled(obj: param.Parameterized, pname: str, widget_cls=pn.widgets.Discre
     value = getattr(obj, pname)
     if isinstance(value, tuple):
         value = tuple(value)
+    kw.setdefault("css_classes", [f"ssb-w-{pname.replace('_', '-')}"])  # stable hook for browser tests
     w = widget_cls(value=value, **kw)
     w.description = p.doc
 

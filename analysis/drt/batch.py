@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from analysis.drt import lam as _lam
-from analysis.drt.compute import DATA_MODES, _check_lam, _design, _rhs, compute_drt
+from analysis.drt.compute import DATA_MODES, _check_lam, _design_names, _rhs, compute_drt
 from analysis.drt.core import DRTError, discretise, rbf_matrix
 from analysis.drt.solve import nnqp_batch
 
@@ -53,7 +53,7 @@ def _solve_block(A, P, AtA, p0, B, lams, signed):
 
 
 def drt_many(data, lam="auto", lam_method="gcv", order=1, rbf="gaussian", shape_coeff=0.5,
-             inductance=False, data_part="complex", *, signed=False, freq_dim="frequency",
+             inductance=False, data_part="complex", *, signed=False, capacitance=False, freq_dim="frequency",
              parallel=False, chunk_size=500, lam_bounds=_lam.LAM_BOUNDS):
     """DRT of every spectrum of an xarray object, as a map-ready Dataset (..., tau).
 
@@ -67,7 +67,7 @@ def drt_many(data, lam="auto", lam_method="gcv", order=1, rbf="gaussian", shape_
         Regularisation parameter, or automatic per spectrum.
     lam_method : {"gcv", "mgcv", "lcurve", "re-im"}, default "gcv"
         Criterion for ``lam="auto"``; GCV and mGCV are vectorised over spectra.
-    order, rbf, shape_coeff, inductance, signed
+    order, rbf, shape_coeff, inductance, signed, capacitance
         As in :func:`compute_drt`.
     data_part : {"complex", "real", "imag"}, default "complex"
         Which part of Z is fitted (``data`` of :func:`compute_drt`).
@@ -84,7 +84,7 @@ def drt_many(data, lam="auto", lam_method="gcv", order=1, rbf="gaussian", shape_
     Returns
     -------
     xarray.Dataset
-        ``gamma`` (ohm, dims (..., tau)), ``R_inf`` (ohm), ``L`` (H), ``lam`` over the other
+        ``gamma`` (ohm, dims (..., tau)), ``R_inf`` (ohm), ``L`` (H), ``C`` (F), ``lam`` over the other
         dimensions, with their coordinates (voltage, soc... when present) kept; spectra with
         missing values are computed on their valid points, all-NaN spectra give NaN. Plot
         ``gamma`` against log10(tau) and a cycle/time/voltage coordinate for a 2-D DRT map.
@@ -117,9 +117,10 @@ def drt_many(data, lam="auto", lam_method="gcv", order=1, rbf="gaussian", shape_
     fs = f_all[order_idx]
     Zs = Zs[:, order_idx]
     disc = discretise(fs, shape_coeff, rbf, order)
-    sel, A = _lam.selector_for(disc, shape_coeff, rbf, order, data_part, inductance)
+    if capacitance and data_part == "real":
+        capacitance = False
+    sel, A, AtA = _lam.selector_for(disc, shape_coeff, rbf, order, data_part, inductance, capacitance)
     p0 = sel.p0
-    AtA = A.T @ A
     ok = np.all(np.isfinite(Zs), axis=1)
     idx_ok = np.flatnonzero(ok)
     B = np.stack([_rhs(Zs[j], data_part) for j in idx_ok], axis=1) if idx_ok.size else np.zeros((A.shape[0], 0))
@@ -131,13 +132,13 @@ def drt_many(data, lam="auto", lam_method="gcv", order=1, rbf="gaussian", shape_
     else:
         lams = np.empty(idx_ok.size)
         if lam_method == "re-im":
-            sel_re, _ = _lam.selector_for(disc, shape_coeff, rbf, order, "real", False)
-            sel_im, _ = _lam.selector_for(disc, shape_coeff, rbf, order, "imag", inductance)
+            sel_re, _, _ = _lam.selector_for(disc, shape_coeff, rbf, order, "real", False)
+            sel_im, _, _ = _lam.selector_for(disc, shape_coeff, rbf, order, "imag", inductance, capacitance)
         for k, j in enumerate(idx_ok):
             reim = None
             if lam_method == "re-im":
-                reim = (sel_re, sel_im, Zs[j].real, Zs[j].imag, disc.A_re, disc.A_im,
-                        2 * np.pi * fs if inductance else None)
+                reim = (sel_re, sel_im, Zs[j].real, Zs[j].imag, disc.A_re, disc.A_im, 2 * np.pi * fs,
+                        inductance, capacitance)
             lams[k] = _lam.choose(lam_method, sel, B[:, k], bounds=lam_bounds, reim=reim)[0]
     # solve
     P = np.asarray(disc.P)
@@ -157,9 +158,12 @@ def drt_many(data, lam="auto", lam_method="gcv", order=1, rbf="gaussian", shape_
     L = np.full(S, np.nan)
     lam_out = np.full(S, np.nan)
     gamma[idx_ok] = (disc.B_fine @ X[p0:]).T
-    names = _design(disc, data_part, inductance)[2]
+    names = _design_names(data_part, inductance, capacitance)
     R_inf[idx_ok] = X[names.index("R_inf")] if "R_inf" in names else 0.0
     L[idx_ok] = X[names.index("L")] if "L" in names else 0.0
+    Cap = np.full(S, np.nan)
+    with np.errstate(divide="ignore"):
+        Cap[idx_ok] = 1.0 / X[names.index("Cinv")] if "Cinv" in names else np.inf
     lam_out[idx_ok] = lams
     # spectra with some missing points: their own grid, output on the common tau grid
     for j in np.flatnonzero(~ok):
@@ -168,9 +172,9 @@ def drt_many(data, lam="auto", lam_method="gcv", order=1, rbf="gaussian", shape_
             continue
         r = compute_drt(fs[good], Zs[j][good], lam=lam, lam_method=lam_method, order=order, rbf=rbf,
                         shape_coeff=shape_coeff, inductance=inductance, data=data_part, signed=signed,
-                        kk=False, lam_bounds=lam_bounds)
+                        capacitance=capacitance, kk=False, lam_bounds=lam_bounds)
         gamma[j] = rbf_matrix(disc.tau_fine, r.tau_basis, r.eps) @ r.x
-        R_inf[j], L[j], lam_out[j] = r.R_inf, r.L, r.lam
+        R_inf[j], L[j], Cap[j], lam_out[j] = r.R_inf, r.L, r.C, r.lam
     coords = {k: v for k, v in z.coords.items() if freq_dim not in v.dims}
     coords["tau"] = ("tau", np.array(disc.tau_fine), {"units": "s", "long_name": "relaxation time"})
     ds = xr.Dataset(
@@ -179,13 +183,15 @@ def drt_many(data, lam="auto", lam_method="gcv", order=1, rbf="gaussian", shape_
                       {"units": "ohm", "long_name": "DRT gamma(ln tau)"}),
             "R_inf": (tuple(other), R_inf.reshape(shape), {"units": "ohm", "long_name": "high-frequency resistance"}),
             "L": (tuple(other), L.reshape(shape), {"units": "H", "long_name": "series inductance"}),
+            "C": (tuple(other), Cap.reshape(shape), {"units": "F", "long_name": "series capacitance (inf: none)"}),
             "lam": (tuple(other), lam_out.reshape(shape), {"units": "1", "long_name": "regularisation parameter"}),
         },
         coords=coords,
         attrs={
             "lam_method": lam_method if lam_value is None else "fixed",
             "order": order, "rbf": rbf, "shape_coeff": shape_coeff,
-            "inductance": int(bool(inductance)), "data_part": data_part, "signed": int(bool(signed)),
+            "inductance": int(bool(inductance)), "capacitance": int(bool(capacitance)),
+            "data_part": data_part, "signed": int(bool(signed)),
         },
     )
     if hasattr(data, "attrs") and "source_file" in data.attrs:

@@ -29,6 +29,8 @@ class DRTResult:
         High-frequency resistance (ohm).
     L : float
         Series inductance (H); 0 unless ``inductance=True``.
+    C : float
+        Series capacitance (F) of blocking electrodes; inf unless ``capacitance=True``.
     lam : float
         Regularisation parameter used.
     Z_fit : numpy.ndarray
@@ -66,6 +68,7 @@ class DRTResult:
     tau_basis: np.ndarray
     kk: object = None
     warnings: list = field(default_factory=list)
+    C: float = float("inf")
     freq: np.ndarray | None = None
     Z: np.ndarray | None = None
     eps: float = float("nan")
@@ -119,8 +122,8 @@ class DRTResult:
         )
 
 
-def _design(disc: Discretisation, data: str, inductance: bool):
-    """Design matrix [R_inf?, L?, basis...] for a data mode; returns (A, p0, names)."""
+def _design(disc: Discretisation, data: str, inductance: bool, capacitance: bool = False):
+    """Design matrix [R_inf?, L?, 1/C?, basis...] for a data mode; returns (A, p0, names)."""
     w = 2 * np.pi * disc.freq
     M, N = disc.A_re.shape
     cols, names = [], []
@@ -130,6 +133,9 @@ def _design(disc: Discretisation, data: str, inductance: bool):
         if inductance:
             cols.append(np.concatenate([np.zeros(M), w]))
             names.append("L")
+        if capacitance:
+            cols.append(np.concatenate([np.zeros(M), -1.0 / w]))
+            names.append("Cinv")
         basis = np.vstack([disc.A_re, disc.A_im])
     elif data == "real":
         cols.append(np.ones(M))
@@ -139,11 +145,24 @@ def _design(disc: Discretisation, data: str, inductance: bool):
         if inductance:
             cols.append(w)
             names.append("L")
+        if capacitance:
+            cols.append(-1.0 / w)
+            names.append("Cinv")
         basis = np.asarray(disc.A_im)
     else:
         raise DRTError(f"data must be one of {DATA_MODES}, got {data!r}")
     A = np.column_stack(cols + [basis]) if cols else np.array(basis)
     return A, len(cols), names
+
+
+def _design_names(data: str, inductance: bool, capacitance: bool) -> list[str]:
+    """Names of the unpenalised leading unknowns of :func:`_design`."""
+    names = [] if data == "imag" else ["R_inf"]
+    if inductance and data != "real":
+        names.append("L")
+    if capacitance and data != "real":
+        names.append("Cinv")
+    return names
 
 
 def _rhs(Z: np.ndarray, data: str) -> np.ndarray:
@@ -200,7 +219,7 @@ def _inductive_warnings(freq_sorted, Z_sorted, inductance, signed, warnings):
 
 
 def compute_drt(freq, Z, lam="auto", lam_method="gcv", order=1, rbf="gaussian", shape_coeff=0.5,
-                inductance=False, data="complex", *, signed=False, kk=True,
+                inductance=False, data="complex", *, signed=False, capacitance=False, kk=True,
                 lam_bounds=_lam.LAM_BOUNDS) -> DRTResult:
     """Distribution of relaxation times by Tikhonov-regularised RBF regression.
 
@@ -234,6 +253,10 @@ def compute_drt(freq, Z, lam="auto", lam_method="gcv", order=1, rbf="gaussian", 
         imaginary residual; with "imag", R_inf afterwards from the real residual.
     signed : bool, default False
         Allow negative gamma (inductive loops, negative-resistance features).
+    capacitance : bool, default False
+        Fit a series capacitance ``C`` (F) with ``1/C >= 0``: the low-frequency spike of
+        blocking electrodes (electrolyte pellets), which a DRT cannot represent. Not used
+        with ``data="real"``.
     kk : bool, default True
         Run ``analysis.eis.kramers_kronig`` first; a failure adds a warning.
     lam_bounds : tuple of float, default (1e-7, 1)
@@ -266,30 +289,34 @@ def compute_drt(freq, Z, lam="auto", lam_method="gcv", order=1, rbf="gaussian", 
     if lam_value is None and lam_method == "re-im" and data != "complex":
         raise DRTError("lam_method='re-im' needs data='complex' (it fits each part and predicts the other)")
     inductance = bool(inductance)
+    capacitance = bool(capacitance)
     warnings: list[str] = []
+    if capacitance and data == "real":
+        warnings.append("capacitance=True is ignored with data='real' (a series C has no real part)")
+        capacitance = False
     order_idx = np.argsort(-f, kind="stable")
     fs, zs = f[order_idx], z[order_idx]
     kk_res = _kk_check(f, z, warnings) if kk else None
     _inductive_warnings(fs, zs, inductance, signed, warnings)
 
     disc = discretise(fs, shape_coeff, rbf, order)
-    sel, A = _lam.selector_for(disc, shape_coeff, rbf, order, data, inductance)
+    sel, A, AtA = _lam.selector_for(disc, shape_coeff, rbf, order, data, inductance, capacitance)
     p0 = sel.p0
     b = _rhs(zs, data)
     grid = scores = None
     if lam_value is None:
         reim = None
         if lam_method == "re-im":
-            sel_re, _ = _lam.selector_for(disc, shape_coeff, rbf, order, "real", False)
-            sel_im, _ = _lam.selector_for(disc, shape_coeff, rbf, order, "imag", inductance)
-            reim = (sel_re, sel_im, zs.real, zs.imag, disc.A_re, disc.A_im,
-                    2 * np.pi * fs if inductance else None)
+            sel_re, _, _ = _lam.selector_for(disc, shape_coeff, rbf, order, "real", False)
+            sel_im, _, _ = _lam.selector_for(disc, shape_coeff, rbf, order, "imag", inductance, capacitance)
+            reim = (sel_re, sel_im, zs.real, zs.imag, disc.A_re, disc.A_im, 2 * np.pi * fs,
+                    inductance, capacitance)
         lam_value, grid, scores = _lam.choose(lam_method, sel, b, bounds=lam_bounds, reim=reim)
-    x_all = solve_fixed(A, disc.P, p0, b, lam_value, signed=signed)
-    return _assemble(f, z, fs, zs, order_idx, disc, data, inductance, x_all, p0, lam_value,
+    x_all = solve_fixed(A, disc.P, p0, b, lam_value, signed=signed, AtA=AtA)
+    return _assemble(f, z, fs, zs, order_idx, disc, data, inductance, capacitance, x_all, p0, lam_value,
                      warnings, kk_res, lam_method if grid is not None else None, grid, scores,
                      dict(lam=lam, lam_method=lam_method, order=order, rbf=rbf, shape_coeff=shape_coeff,
-                          inductance=inductance, data=data, signed=signed))
+                          inductance=inductance, capacitance=capacitance, data=data, signed=signed))
 
 
 def solve_fixed(A, P, p0, b, lam, signed=False, AtA=None):
@@ -326,20 +353,17 @@ def solve_fixed(A, P, p0, b, lam, signed=False, AtA=None):
     return nnqp(H, g, C)
 
 
-def _assemble(f, z, fs, zs, order_idx, disc, data, inductance, x_all, p0, lam_value, warnings,
+def _assemble(f, z, fs, zs, order_idx, disc, data, inductance, capacitance, x_all, p0, lam_value, warnings,
               kk_res, method, grid, scores, settings) -> DRTResult:
     w = 2 * np.pi * fs
     x = x_all[p0:]
-    R_inf, L = 0.0, 0.0
+    names = _design_names(data, inductance, capacitance)
+    R_inf = float(x_all[names.index("R_inf")]) if "R_inf" in names else 0.0
+    L = float(x_all[names.index("L")]) if "L" in names else 0.0
+    cinv = float(x_all[names.index("Cinv")]) if "Cinv" in names else 0.0
     zre_g = disc.A_re @ x
-    zim_g = disc.A_im @ x
-    if data in ("complex", "real"):
-        R_inf = float(x_all[0])
-        if inductance and data == "complex":
-            L = float(x_all[1])
+    zim_g = disc.A_im @ x - cinv / w
     if data == "imag":
-        if inductance:
-            L = float(x_all[0])
         R_inf = max(float(np.mean(zs.real - zre_g)), 0.0)
         warnings.append("data='imag': R_inf estimated afterwards from the mean real residual")
     if data == "real" and inductance:
@@ -351,7 +375,8 @@ def _assemble(f, z, fs, zs, order_idx, disc, data, inductance, x_all, p0, lam_va
     zfit[order_idx] = zfit_s
     gamma = disc.B_fine @ x
     return DRTResult(
-        tau=np.array(disc.tau_fine), gamma=gamma, R_inf=R_inf, L=L, lam=float(lam_value),
+        tau=np.array(disc.tau_fine), gamma=gamma, R_inf=R_inf, L=L,
+        C=(1.0 / cinv if cinv > 0 else float("inf")), lam=float(lam_value),
         Z_fit=zfit, residuals=z - zfit, x=x, tau_basis=np.array(disc.tau_basis), kk=kk_res,
         warnings=warnings, freq=f, Z=z, eps=disc.eps, lam_method=method, lam_grid=grid,
         lam_scores=scores, settings=settings,

@@ -188,20 +188,24 @@ def lcurve_curvature(sel: Selector, b: np.ndarray, lams: np.ndarray) -> np.ndarr
 
 
 def reim_scores(sel_re: Selector, sel_im: Selector, b_re: np.ndarray, b_im: np.ndarray,
-                A_re_g: np.ndarray, A_im_g: np.ndarray, omega: np.ndarray | None,
-                lams: np.ndarray) -> np.ndarray:
+                A_re_g: np.ndarray, A_im_g: np.ndarray, omega: np.ndarray,
+                inductance: bool, capacitance: bool, lams: np.ndarray) -> np.ndarray:
     """Re-im cross-validation score ``||Z' - Z'_pred(im fit)||^2 + ||Z'' - Z''_pred(re fit)||^2``.
 
-    The real fit has R_inf as unpenalised column, the imaginary fit L (when ``omega`` is
-    given); as in pyDRTtools, each prediction takes the DRT from the other part and the
-    R_inf (resp. L) from the own part.
+    The real fit has R_inf as unpenalised column, the imaginary fit L and 1/C when used; as
+    in pyDRTtools, each prediction takes the DRT from the other part and the R_inf (resp. L,
+    1/C) from the own part.
     """
     x1_re, x0_re = sel_re.paths(b_re, lams)
     x1_im, x0_im = sel_im.paths(b_im, lams)
     pred_re = x0_re[0][None, :] + A_re_g @ x1_im
     pred_im = A_im_g @ x1_re
-    if omega is not None and sel_im.p0:
-        pred_im = pred_im + omega[:, None] * x0_im[0][None, :]
+    k = 0
+    if inductance:
+        pred_im = pred_im + omega[:, None] * x0_im[k][None, :]
+        k += 1
+    if capacitance:
+        pred_im = pred_im - (1.0 / omega)[:, None] * x0_im[k][None, :]
     return np.sum((b_re[:, None] - pred_re) ** 2, axis=0) + np.sum((b_im[:, None] - pred_im) ** 2, axis=0)
 
 
@@ -238,7 +242,8 @@ def choose(method: str, sel: Selector, b: np.ndarray, *, bounds=LAM_BOUNDS,
     bounds : tuple of float
         Search range of lambda.
     reim : tuple, optional
-        ``(sel_re, sel_im, b_re, b_im, A_re_g, A_im_g, omega)`` for ``"re-im"``.
+        ``(sel_re, sel_im, b_re, b_im, A_re_g, A_im_g, omega, inductance, capacitance)``
+        for ``"re-im"``.
 
     Returns
     -------
@@ -313,16 +318,20 @@ def _selector_cached(key: tuple) -> tuple:
     from analysis.drt.compute import _design  # local import: compute imports this module
     from analysis.drt.core import discretise
 
-    fbytes, shape_coeff, rbf, order, data, inductance = key
+    fbytes, shape_coeff, rbf, order, data, inductance, capacitance = key
     f = np.frombuffer(fbytes, dtype=np.float64)
     disc = discretise(f, shape_coeff, rbf, order)
-    A, p0, _names = _design(disc, data, inductance)
-    return build_selector(A, disc.P, p0), A
+    A, p0, _names = _design(disc, data, inductance, capacitance)
+    AtA = A.T @ A
+    A.setflags(write=False)
+    AtA.setflags(write=False)
+    return build_selector(A, disc.P, p0), A, AtA
 
 
-def selector_for(disc, shape_coeff, rbf, order, data, inductance) -> tuple[Selector, np.ndarray]:
-    """Cached :class:`Selector` and design matrix for a discretisation and data mode."""
-    key = (disc.freq.tobytes(), float(shape_coeff), rbf, int(order), data, bool(inductance))
+def selector_for(disc, shape_coeff, rbf, order, data, inductance,
+                 capacitance=False) -> tuple[Selector, np.ndarray, np.ndarray]:
+    """Cached :class:`Selector`, design matrix ``A`` and ``A.T @ A`` for a grid and data mode."""
+    key = (disc.freq.tobytes(), float(shape_coeff), rbf, int(order), data, bool(inductance), bool(capacitance))
     return _selector_cached(key)
 
 

@@ -38,7 +38,7 @@ def _softmax_weights(y, h, mu, sig):
 
 
 def find_peaks(result, gamma=None, *, prominence: float = 0.02, deconvolve: bool = True,
-               max_peaks: int = 12) -> pd.DataFrame:
+               max_peaks: int = 12, tau_range: tuple | None = None) -> pd.DataFrame:
     """Detect the peaks of a DRT and measure them by Gaussian deconvolution.
 
     Peaks are local maxima of gamma with a prominence of at least ``prominence`` times the
@@ -62,6 +62,9 @@ def find_peaks(result, gamma=None, *, prominence: float = 0.02, deconvolve: bool
         between peaks.
     max_peaks : int, default 12
         Keep at most this many peaks (the most prominent).
+    tau_range : (float, float), optional
+        Only analyse ``tau_lo <= tau <= tau_hi`` (s), e.g. to leave out the low-frequency
+        spike of blocking electrodes; ``prominence`` is then relative to the maximum inside.
 
     Returns
     -------
@@ -72,6 +75,14 @@ def find_peaks(result, gamma=None, *, prominence: float = 0.02, deconvolve: bool
         (F, ``tau / area``).
     """
     tau, g = _tau_gamma(result, gamma)
+    if tau_range is not None:
+        lo, hi = (float(v) for v in tau_range)
+        if not (0 < lo < hi):
+            raise DRTError(f"tau_range must satisfy 0 < tau_lo < tau_hi (s), got {tau_range!r}")
+        keep = (tau >= lo) & (tau <= hi)
+        if keep.sum() < 3:
+            raise DRTError(f"tau_range {tau_range!r} holds fewer than 3 points of the DRT grid")
+        tau, g = tau[keep], g[keep]
     y = np.log(tau)
     gmax = float(np.max(g)) if g.size else 0.0
     if not np.isfinite(gmax) or gmax <= 0:

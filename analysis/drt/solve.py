@@ -11,7 +11,7 @@ if the primal-dual iteration cycles.
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg import cho_factor, cho_solve, LinAlgError
+from scipy.linalg.lapack import dposv as _dposv
 
 from analysis.errors import AnalysisError
 
@@ -20,11 +20,12 @@ def _solve_sub(H: np.ndarray, g: np.ndarray, free: np.ndarray) -> np.ndarray:
     x = np.zeros_like(g)
     if not free.any():
         return x
-    Hf = H[np.ix_(free, free)]
-    try:
-        x[free] = cho_solve(cho_factor(Hf, check_finite=False), g[free], check_finite=False)
-    except LinAlgError:
-        x[free] = np.linalg.lstsq(Hf, g[free], rcond=None)[0]
+    idx = np.flatnonzero(free)
+    Hf = H.take(idx, 0).take(idx, 1)
+    _c, sol, info = _dposv(Hf, g.take(idx), lower=0, overwrite_a=1, overwrite_b=0)
+    if info != 0:  # not numerically positive definite: least squares
+        sol = np.linalg.lstsq(H.take(idx, 0).take(idx, 1), g.take(idx), rcond=None)[0]
+    x[free] = sol
     return x
 
 
@@ -51,13 +52,42 @@ def _lawson_hanson(H, g, constrained, tol, maxiter):
             drop = passive & constrained & (x <= tol * 1e-3)
             passive &= ~drop
             x[drop] = 0.0
-        else:  # pragma: no cover - cannot happen for PD H
-            break
     return x
 
 
+def _bpp(H, g, C, active, tol, maxiter):
+    """Block principal pivoting (Portugal, Judice & Vicente 1994; Kim & Park 2011).
+
+    Full exchange of all infeasible variables (the primal-dual active-set step). When the
+    number of infeasibilities has not decreased for three steps, returns ``ok=False`` and the
+    caller switches to the finite Lawson-Hanson method (instead of Murty's single-exchange
+    rule, which needs many more solves on these problems).
+    """
+    n = g.size
+    best, p = n + 1, 3
+    for _ in range(maxiter):
+        x = _solve_sub(H, g, ~active)
+        mu = H @ x - g
+        inf_free = C & ~active & (x < 0)
+        inf_act = active & (mu < -tol)
+        V = inf_free | inf_act
+        nv = int(V.sum())
+        if nv == 0:
+            x[active] = 0.0
+            return x, True
+        if nv < best:
+            best, p = nv, 3
+            active = active ^ V
+        elif p > 0:
+            p -= 1
+            active = active ^ V
+        else:
+            return x, False
+    return x, False
+
+
 def nnqp(H: np.ndarray, g: np.ndarray, constrained: np.ndarray | None = None, *,
-         active0: np.ndarray | None = None, maxiter: int = 60) -> np.ndarray:
+         active0: np.ndarray | None = None, maxiter: int | None = None) -> np.ndarray:
     """Solve ``min 1/2 x'Hx - g'x`` subject to ``x_i >= 0`` for the constrained ``i``.
 
     Parameters
@@ -69,9 +99,11 @@ def nnqp(H: np.ndarray, g: np.ndarray, constrained: np.ndarray | None = None, *,
     constrained : numpy.ndarray of bool, optional
         Which unknowns must be non-negative (default all).
     active0 : numpy.ndarray of bool, optional
-        Initial guess of the bounds that are active (warm start).
-    maxiter : int, default 60
-        Iteration limit of the primal-dual active-set loop before the Lawson-Hanson fallback.
+        Initial guess of the bounds that are active (warm start); default: the negative
+        entries of the unconstrained solution.
+    maxiter : int, optional
+        Iteration limit of block principal pivoting (default ``10 n``) before the
+        Lawson-Hanson fallback.
 
     Returns
     -------
@@ -87,33 +119,22 @@ def nnqp(H: np.ndarray, g: np.ndarray, constrained: np.ndarray | None = None, *,
     d = np.sqrt(np.clip(np.diag(H), 1e-300, None))
     Hs = H / d[:, None] / d[None, :]
     gs = g / d
-    scale = max(float(np.max(np.abs(gs))), 1e-300)
-    tol = 1e-12 * scale
+    tol = 1e-12 * max(float(np.max(np.abs(gs))), 1e-300)
     if active0 is None:
         y = _solve_sub(Hs, gs, np.ones(n, bool))
-        if not np.any(C & (y < 0)):
-            return y / d
         active = C & (y < 0)
+        if not active.any():
+            return y / d
     else:
         active = np.asarray(active0, bool) & C
-    seen = set()
-    for _ in range(maxiter):
-        y = _solve_sub(Hs, gs, ~active)
-        mu = Hs @ y - gs
-        new = C & ((active & (mu > tol)) | (~active & (y < 0)))
-        if np.array_equal(new, active):
-            return np.where(C & (y < 0), 0.0, y) / d
-        key = new.tobytes()
-        if key in seen:
-            break
-        seen.add(key)
-        active = new
-    y = _lawson_hanson(Hs, gs, C, tol, 4 * n)
+    y, ok = _bpp(Hs, gs, C, active, tol, maxiter or 10 * n)
+    if not ok:  # full exchanges cycle (small lambda): finite Lawson-Hanson
+        y = _lawson_hanson(Hs, gs, C, tol, 4 * n)
     return y / d
 
 
 def nnqp_batch(H: np.ndarray, G: np.ndarray, constrained: np.ndarray | None = None, *,
-               maxiter: int = 40, chunk: int = 1000) -> np.ndarray:
+               maxiter: int = 20, chunk: int = 1000) -> np.ndarray:
     """Solve many problems ``min 1/2 x'H_s x - g_s'x, x_i >= 0`` at once.
 
     The primal-dual active-set iteration runs on all problems together: the free-block
@@ -130,7 +151,7 @@ def nnqp_batch(H: np.ndarray, G: np.ndarray, constrained: np.ndarray | None = No
         Linear terms (S, n).
     constrained : numpy.ndarray of bool, optional
         Which unknowns must be non-negative (default all).
-    maxiter : int, default 40
+    maxiter : int, default 20
         Iterations of the batched loop.
     chunk : int, default 1000
         Problems per batch (bounds memory to chunk * n^2 floats).
@@ -192,8 +213,9 @@ def _pdas_batch(H, G, C, maxiter, Hshared):
         if shared:
             KA = K1[order[:, :, None], order[:, None, :]]
         else:
-            Kt = Kall[todo]
-            KA = np.take_along_axis(np.take_along_axis(Kt, order[:, :, None], axis=1), order[:, None, :], axis=2)
+            tt = todo[:, None, None]
+            KA = Kall[tt, order[:, :, None], order[:, None, :]]
+            Kcol = Kall[tt, order[:, :, None], np.arange(n)[None, None, :]]  # (T, kmax, n)
         pad = ~(valid[:, :, None] & valid[:, None, :])
         KA[pad] = 0.0
         diag = np.arange(kmax)
@@ -204,7 +226,7 @@ def _pdas_batch(H, G, C, maxiter, Hshared):
         mu = np.zeros_like(y0)
         np.put_along_axis(mu, order, nu, axis=1)
         mu[~act] = 0.0
-        x = y0 + (mu @ K1 if shared else np.einsum("tij,tj->ti", Kt, mu))
+        x = y0 + (mu @ K1 if shared else np.einsum("tkn,tk->tn", Kcol, nu))
         x[act] = 0.0
         new = C[None, :] & ((act & (mu > tol[todo, None])) | (~act & (x < 0)))
         done = np.all(new == act, axis=1)

@@ -244,24 +244,25 @@ class Circuit:
         ``J`` is None when ``jacobian`` is False.
         """
         s = 1j * w
+        ls = np.log(w) + 0.5j * np.pi  # log(s), shared by CPE, ZARC, TLM
         B = P.shape[0]
         J = np.empty((B, w.shape[0], P.shape[1]), dtype=complex) if jacobian else None
         with np.errstate(all="ignore"):
-            Z = self._eval(self._root, P, s, w, J)
+            Z = self._eval(self._root, P, s, w, ls, J)
         if Z.shape != (B, w.shape[0]):
             Z = np.broadcast_to(Z, (B, w.shape[0])).copy()
         return Z, J
 
-    def _eval(self, node: _Node, P, s, w, J):
+    def _eval(self, node: _Node, P, s, w, ls, J):
         if node.kind == "E":
             lo = node.lo
             args = [P[:, k:k + 1] for k in range(lo, node.hi)]
-            Z, d = node.etype.func(args, s, w)
+            Z, d = node.etype.func(args, s, w, ls)
             if J is not None:
                 for k, dk in enumerate(d):
                     J[:, :, lo + k] = dk
             return Z
-        zs = [self._eval(c, P, s, w, J) for c in node.children]
+        zs = [self._eval(c, P, s, w, ls, J) for c in node.children]
         if node.kind == "S":
             Z = zs[0]
             for z in zs[1:]:

@@ -2,7 +2,8 @@
 
 Every element function receives its parameters as a list of arrays of shape ``(B, 1)``
 (``B`` parameter sets evaluated at once, used by the batched fitter), the complex angular
-variable ``s = j*omega`` of shape ``(F,)`` and ``omega`` (rad/s), and returns the impedance
+variable ``s = j*omega`` of shape ``(F,)``, ``omega`` (rad/s) and ``ls = log(s)`` (computed
+once per evaluation), and returns the impedance
 ``Z`` (complex, ohm, broadcastable to ``(B, F)``) together with the list of analytic
 derivatives ``dZ/dp_k`` (each broadcastable to ``(B, F)``). Analytic derivatives make one Levenberg-Marquardt iteration cost a
 single model evaluation instead of ``P + 1`` (finite differences), which is where most of the
@@ -67,19 +68,19 @@ def _coth_over_x(x):
     return f, df
 
 
-def _r(p, s, w):
+def _r(p, s, w, ls):
     # returned with shape (B, 1): broadcasting does the rest (saves two allocations)
     (R,) = p
     return R + 0j, [1.0]
 
 
-def _c(p, s, w):
+def _c(p, s, w, ls):
     (C,) = p
     Z = 1.0 / (s * C)
     return Z, [-Z / C]
 
 
-def _l(p, s, w):
+def _l(p, s, w, ls):
     (L,) = p
     return s * L, [s]
 
@@ -88,27 +89,26 @@ def _logs(s):
     return np.log(np.abs(s)) + 0.5j * np.pi
 
 
-def _cpe(p, s, w):
+def _cpe(p, s, w, ls):
     Q, n = p
-    ls = _logs(s)
     Z = np.exp(-n * ls) / Q
     return Z, [-Z / Q, -Z * ls]
 
 
-def _w(p, s, w):
+def _w(p, s, w, ls):
     (A,) = p
     k = (1.0 - 1.0j) / np.sqrt(w)
     return A * k, [k]
 
 
-def _wo(p, s, w):
+def _wo(p, s, w, ls):
     R, tau = p
     x = np.sqrt(s * tau)
     f, df = _coth_over_x(x)
     return R * f, [f, R * df * x / (2.0 * tau)]
 
 
-def _ws(p, s, w):
+def _ws(p, s, w, ls):
     R, tau = p
     x = np.sqrt(s * tau)
     t = np.tanh(x)
@@ -117,16 +117,16 @@ def _ws(p, s, w):
     return R * f, [f, R * df * x / (2.0 * tau)]
 
 
-def _g(p, s, w):
+def _g(p, s, w, ls):
     R, tau = p
     u = 1.0 + s * tau
     Z = R / np.sqrt(u)
     return Z, [Z / R, -Z * s / (2.0 * u)]
 
 
-def _zarc(p, s, w):
+def _zarc(p, s, w, ls):
     R, tau, phi = p
-    lst = _logs(s) + np.log(tau)
+    lst = ls + np.log(tau)
     y = np.exp(phi * lst)
     d = 1.0 / (1.0 + y)
     Z = R * d
@@ -134,9 +134,8 @@ def _zarc(p, s, w):
     return Z, [d, dd * phi / tau, dd * lst]
 
 
-def _tlm(p, s, w):
+def _tlm(p, s, w, ls):
     R, Q, n = p
-    ls = _logs(s)
     k2 = R * Q * np.exp(n * ls)
     k = np.sqrt(k2)
     f, df = _coth_over_x(k)

@@ -511,8 +511,9 @@ def _result(circuit, prob, f, Zc, u, cost, n_iter, conv, Ju, weighting, fixed, n
         sd[prob.free] = np.nan
     Zfit = circuit.evaluate(Pfull[None], prob.w, jacobian=False)[0][0]
     names = circuit.param_names
-    at_bound = [names[i] for j, i in enumerate(prob.free)
-                if circuit.param_kinds[i] == EXP and (np.isclose(u[j], prob.lo_u[j]) or np.isclose(u[j], prob.hi_u[j]))]
+    hit = (np.abs(u - prob.lo_u) <= 1e-9 * (1 + np.abs(prob.lo_u))) | (np.abs(u - prob.hi_u) <= 1e-9 * (1 + np.abs(prob.hi_u)))
+    at_bound = [names[i] for j, i in enumerate(prob.free) if hit[j] and abs(prob.lo_u[j]) < 600 and abs(prob.hi_u[j]) < 600
+                or hit[j] and circuit.param_kinds[i] == EXP]
     msgs = []
     success = bool(conv and ok and np.all(np.isfinite(Pfull)))
     if not conv:

@@ -6,7 +6,8 @@ blocking electrodes) and ``M`` Voigt RC elements with fixed time constants log-s
 ``1/w_max`` to ``1/w_min``. The model is KK-consistent by construction and linear in its
 unknowns, so each ``M`` is one weighted linear least-squares solve (weights ``1/|Z|``, real
 and imaginary parts together). ``M`` grows from 1 until the over-fitting measure
-``mu = 1 - sum(|R_k| for R_k < 0) / sum(|R_k| for R_k >= 0)`` drops to ``c`` or below.
+``mu = 1 - sum(|R_k| for R_k < 0) / sum(|R_k| for R_k >= 0)`` drops to ``c`` or below
+(and stays there for ``patience`` steps, see :func:`kramers_kronig`).
 
 A spectrum passes when every relative residual ``(Z - Z_fit)/|Z|`` (real and imaginary
 part) is within ``threshold`` (default 1 %, the usual criterion for a good measurement).
@@ -89,7 +90,7 @@ class KKResult:
 
 
 def kramers_kronig(freq, Z, c: float = 0.85, max_M: int | None = None, *, threshold: float = 0.01,
-                   capacitance="auto", inductance: bool = True) -> KKResult:
+                   capacitance="auto", inductance: bool = True, patience: int = 3) -> KKResult:
     """Lin-KK test of one impedance spectrum.
 
     Parameters
@@ -110,6 +111,12 @@ def kramers_kronig(freq, Z, c: float = 0.85, max_M: int | None = None, *, thresh
         and keeps the fit with the smaller largest residual (both models are KK-consistent).
     inductance : bool
         Add a series inductance (cables, high-frequency artefacts).
+    patience : int
+        Over-fitting is declared when mu <= c for ``patience`` consecutive M (mu is not
+        monotonic in M, especially with a series capacitance: a single dip below c while the
+        residuals are still large is an under-fit, not an over-fit). The M used is the one
+        with the smallest largest residual among the M tried with mu > c (the first M with
+        mu <= c if there is none). ``patience=1`` is Schoenleber's original rule.
 
     Returns
     -------
@@ -123,8 +130,9 @@ def kramers_kronig(freq, Z, c: float = 0.85, max_M: int | None = None, *, thresh
     if isinstance(capacitance, str):
         if capacitance != "auto":
             raise AnalysisError(f"kramers_kronig: capacitance must be True, False or 'auto', got {capacitance!r}")
-        a = kramers_kronig(freq, Z, c, max_M, threshold=threshold, capacitance=False, inductance=inductance)
-        b = kramers_kronig(freq, Z, c, max_M, threshold=threshold, capacitance=True, inductance=inductance)
+        kw = dict(threshold=threshold, inductance=inductance, patience=patience)
+        a = kramers_kronig(freq, Z, c, max_M, capacitance=False, **kw)
+        b = kramers_kronig(freq, Z, c, max_M, capacitance=True, **kw)
         return a if a.max_residual <= b.max_residual else b
     f = np.asarray(freq, dtype=float).ravel()
     Z = np.asarray(Z, dtype=complex).ravel()
@@ -163,19 +171,29 @@ def kramers_kronig(freq, Z, c: float = 0.85, max_M: int | None = None, *, thresh
         mu = 1.0 - neg / pos if pos > 0 else 0.0
         return tau, x, A, mu
 
-    chosen = None
+    best = first_below = None
+    streak = 0
     for M in range(1, max_M + 1):
         tau, x, A, mu = solve(M)
-        chosen = (M, tau, x, A, mu)
-        if mu <= c:
-            break
-    M, tau, x, A, mu = chosen
+        r = (Z - A @ x) / np.abs(Z)
+        worst = float(max(np.max(np.abs(r.real)), np.max(np.abs(r.imag))))
+        if mu > c:
+            streak = 0
+            if best is None or worst < best[0]:
+                best = (worst, M, tau, x, A, mu)
+        else:
+            streak += 1
+            if first_below is None:
+                first_below = (worst, M, tau, x, A, mu)
+            if streak >= patience:
+                break
+    _, M, tau, x, A, mu = best if best is not None else first_below
     Zfit = A @ x
     res = (Z - Zfit) / np.abs(Z)
     rr, ri = res.real, res.imag
     worst = float(max(np.max(np.abs(rr)), np.max(np.abs(ri))))
     passed = worst <= threshold
-    crit = f"mu = {mu:.3f} <= c = {c}" if mu <= c else f"mu stayed above c = {c} up to M = {max_M}"
+    crit = f"mu = {mu:.3f}, c = {c}"
     if capacitance:
         crit += ", with series capacitance"
     msg = (f"{'pass' if passed else 'FAIL'}: max |residual| {100 * worst:.2f} % "

@@ -200,17 +200,18 @@ def _guess_generic(path, text: str) -> str:
         ec = {"frequency": None}
     if "frequency" in ec:
         return "generic-eis"
+    low = [n.lower() for n in names]
+    pressure_like = any("pressure" in n or n.startswith(("force", "p/", "p (", "p[")) for n in low)
     try:
         cc = cycling_columns(names)
     except UnitError:
         return "generic-cycling"
-    if "pressure" in cc and ("voltage" not in cc or "current" not in cc):
+    if "voltage" in cc and "current" in cc:
+        return "generic-cycling"
+    if pressure_like:
         return "pressure-log"
     if "voltage" in cc or "current" in cc:
         return "generic-cycling"
-    low = [n.lower() for n in names]
-    if any("pressure" in n for n in low):
-        return "pressure-log"
     return "generic-eis"
 
 

@@ -484,9 +484,10 @@ def half_cycle_capacity(direction, *, throughput=None, time_s=None, current_ma=N
         dt = np.diff(t)
         dt = np.where(np.isfinite(dt) & (dt > 0), dt, 0.0)
         inc[1:] = 0.5 * (i[1:] + i[:-1]) * dt / 3600.0
-        # a record that starts a new direction only counts its own current
+        # a record that starts a new direction is the start of its half-cycle: nothing passed yet
+        # (we do not know when in the preceding interval the current changed)
         same = d[1:] == d[:-1]
-        inc[1:] = np.where(same, inc[1:], i[1:] * dt / 3600.0 * (d[1:] != 0))
+        inc[1:] = np.where(same, inc[1:], 0.0)
     hc = half_cycle_ids(d)
     # the first record of each half-cycle starts from its own increment (charge since its start)
     cs = np.cumsum(inc)

@@ -9,7 +9,7 @@ import numpy as np
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``read`` command's arguments to ``parser``."""
-    parser.add_argument("files", nargs="+", metavar="FILE", help="instrument file(s)")
+    parser.add_argument("files", nargs="*", metavar="FILE", help="instrument file(s)")
     parser.add_argument("--kind", choices=("eis", "cycling", "pressure_log"), help="expected dataset kind")
     parser.add_argument("--format", dest="fmt", help="force a reader (see --list-formats)")
     parser.add_argument("--json", action="store_true", help="print a JSON summary per file")
@@ -51,6 +51,9 @@ def run(args: argparse.Namespace) -> int:
         for f in io.formats():
             print(f"{f.name:16s} {f.kind:13s} {f.instrument}: {f.description}")
         return 0
+    if not args.files:
+        print("ssb-explorer read: give at least one FILE (or --list-formats)", file=sys.stderr)
+        return 2
     status = 0
     for path in args.files:
         try:

@@ -66,18 +66,24 @@ def check_zip(path, data: bytes | None = None, max_uncompressed: int | None = No
                               "(zip bomb protection; see max_uncompressed)")
 
 
-def _direction_from_status(status: np.ndarray, current: np.ndarray) -> np.ndarray:
-    """NEWARE step status -> direction: '*DChg*' -1, '*Chg*' +1, 'Rest' 0, others by current sign."""
-    s = pd.Series(status).astype(str)
-    d = np.sign(np.nan_to_num(current)).astype(np.int8)
-    low = s.str.lower()
-    is_d = low.str.contains("dchg|discharge", regex=True).to_numpy()
-    is_c = low.str.contains("chg|charge", regex=True).to_numpy() & ~is_d
-    rest = low.str.contains("rest|pause|ocv", regex=True).to_numpy()
-    d[is_d] = -1
-    d[is_c] = 1
-    d[rest] = 0
-    return d
+def _direction_from_status(status, current: np.ndarray) -> np.ndarray:
+    """NEWARE step status -> direction: '*DChg*' -1, '*Chg*' +1, 'Rest' 0, others by current sign.
+
+    The status strings are classified once per distinct value (``pandas.factorize``), not per record.
+    """
+    codes, uniques = pd.factorize(pd.Series(status), use_na_sentinel=False)
+    d = np.sign(np.nan_to_num(np.asarray(current, dtype=float))).astype(np.int8)
+    table = np.full(len(uniques), 2, dtype=np.int8)  # 2 = follow the current
+    for k, u in enumerate(uniques):
+        low = str(u).lower()
+        if "dchg" in low or "discharge" in low:
+            table[k] = -1
+        elif "chg" in low or "charge" in low:
+            table[k] = 1
+        elif "rest" in low or "pause" in low or "ocv" in low:
+            table[k] = 0
+    mapped = table[codes]
+    return np.where(mapped == 2, d, mapped).astype(np.int8)
 
 
 def test_time_from_step_time(step_time: np.ndarray, step_id: np.ndarray) -> np.ndarray:

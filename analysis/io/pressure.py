@@ -72,7 +72,7 @@ def read_pressure_log(path, text: str, *, sha256: str | None = None, area_cm2: f
         if fc is None:
             raise ReadError(path, f"no pressure (or force) column among {list(df.columns)[:10]}", hdr + 1)
     tc = cols.get("time") or next((c for c, lc in zip(df.columns, low)
-                                   if any(k in lc for k in ("timestamp", "date", "time"))), None)
+                                   if any(k in lc for k in ("timestamp", "date", "time", "elapsed"))), None)
     if tc is None:
         raise ReadError(path, "no time or timestamp column", hdr + 1)
     raw_t = df[tc]

@@ -74,8 +74,15 @@ class SynthesisExplorer(pn.viewable.Viewer):
             self.circuit = ds.attrs["circuit"]
 
     def _best_sample(self) -> str:
+        """Highest sigma(25 C) among the pellets of the most common mass (the main series)."""
         _, arr = compute.pellet_results(self.dataset, self.circuit, self.arrhenius_form)
-        s = arr["sigma_25C"].values
+        s = arr["sigma_25C"].values.copy()
+        ds = data.load(self.dataset)
+        if "mass_mg" in ds.coords:
+            m = ds["mass_mg"].values
+            vals, counts = np.unique(m[np.isfinite(m)], return_counts=True)
+            if vals.size:
+                s[m != vals[np.argmax(counts)]] = np.nan
         return str(arr["sample"].values[int(np.nanargmax(s))])
 
     @property
@@ -129,7 +136,7 @@ class SynthesisExplorer(pn.viewable.Viewer):
             f"**Sample** `{sid}`  \n"
             f"**σ({self.temperature_C:g} °C)** = {float(c['sigma']) * 1e3:.2f} ± {float(c['sigma_stderr']) * 1e3:.2f} mS/cm"
             f" (R = {float(c['R']):.3f} ± {float(c['R_stderr']):.3f} Ω)  \n"
-            f"**Eₐ** = {float(a['Ea']):.3f} ± {float(a['Ea_stderr']):.3f} eV ({form} form)  \n"
+            f"**Eₐ** = {float(a['Ea']):.3f} ± {float(a['Ea_stderr']):.1g} eV ({form} form)  \n"
             f"**σ(25 °C), measured** = {float(a['sigma_25C']) * 1e3:.2f} mS/cm  \n"
             f"live fit `{self.circuit}`: χ² = {fit.chi2:.3g}, {'converged' if fit.success else 'FAILED: ' + fit.message}"
         )

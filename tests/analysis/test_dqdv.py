@@ -132,9 +132,9 @@ def test_dqdv_cycles_matches_single_and_grid():
 
 def test_track_peaks_follows_drift():
     # charge peak drifts down by 0.5 mV per cycle: 60 mV over 121 cycles, more than its window
-    ds, _ = cell(121, n=1200, charge_peaks=[(2.0, 0.04, 1.0), (1.4, 0.04, 0.5)], drift_mV_per_cycle=0.5,
+    ds, _ = cell(121, n=2000, charge_peaks=[(2.0, 0.04, 1.0), (1.4, 0.04, 0.5)], drift_mV_per_cycle=0.5,
                  noise_mV=1.0, rest_points=0)
-    tp = track_peaks(ds, [(1.97, 2.03), (1.37, 1.43)], direction="charge", resolution_mV=10, names=["ox", "shoulder"])
+    tp = track_peaks(ds, [(1.95, 2.05), (1.35, 1.45)], direction="charge", resolution_mV=10, names=["ox", "shoulder"])
     assert tp.sizes == {"cycle": 121, "peak": 2}
     truth = np.array([2.0, 1.4])[None, :] - 0.5e-3 * (tp.cycle.values[:, None] - 1)
     err = np.abs(tp["position"].values - truth)
@@ -144,7 +144,7 @@ def test_track_peaks_follows_drift():
     sig = 0.04
     np.testing.assert_allclose(tp["width"].sel(peak="ox"), 2.3548 * sig, rtol=0.08)
     # fixed windows lose the peak once it has drifted out: max on the edge, flagged
-    fixed = track_peaks(ds, [(1.97, 2.03)], direction="charge", resolution_mV=10, follow=False)
+    fixed = track_peaks(ds, [(1.95, 2.05)], direction="charge", resolution_mV=10, follow=False)
     assert not bool(fixed["is_peak"].sel(cycle=120).item())
 
 

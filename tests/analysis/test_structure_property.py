@@ -149,3 +149,19 @@ def test_on_s1_sample_data_file():
     m2 = fit_property({"frb_pct": s["frb_pct"].values, "dose_J_per_g": d}, y, log_y=True,
                       log_descriptors=("dose_J_per_g",))
     assert m2.loo().fraction_within_2sigma >= 0.8
+
+
+@pytest.mark.parametrize("kernel", ["rbf", "matern52"])
+@pytest.mark.parametrize("prior", [False, True])
+def test_lml_gradient_matches_finite_differences(kernel, prior):
+    from scipy.optimize import approx_fprime
+
+    from analysis.structure_property import _neg_lml
+
+    rng = np.random.default_rng(0)
+    Z, t = rng.normal(size=(8, 2)), rng.normal(size=8)
+    extra = np.full(8, 0.01)
+    th = np.log([1.3, 0.7, 2.0, 0.2])
+    g = _neg_lml(th, kernel, Z, t, extra, prior)[1]
+    fd = approx_fprime(th, lambda x: _neg_lml(x, kernel, Z, t, extra, prior)[0], 1e-7)
+    assert np.allclose(g, fd, rtol=1e-5, atol=1e-5)

@@ -156,3 +156,17 @@ def test_drt_many_through_dask_when_available(local_threads):
         xr.testing.assert_allclose(got, direct)
     else:
         assert len(got) == len(direct)
+
+
+def test_job_panel_shows_progress_and_cancels(local_threads):
+    pn = pytest.importorskip("panel")
+    job = jobs.submit_batch("slow", np.arange(20), 0.2, chunk_size=1)
+    done = []
+    view = jobs.job_panel(job, on_done=done.append, period_ms=50)
+    bar, cancel = view[0][0], view[0][1]
+    assert isinstance(bar, pn.indicators.Progress) and not cancel.disabled
+    cancel.clicks += 1  # the user presses Cancel
+    assert job.status == "cancelled"
+    cached = jobs.Job._cached("stats", "k", None, 1)
+    v2 = jobs.job_panel(cached, on_done=done.append)
+    assert v2[0][0].value == 100 and v2[0][1].disabled and done == [cached]

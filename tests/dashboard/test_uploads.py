@@ -131,14 +131,27 @@ def test_failed_import_leaves_nothing(tmp_path):
     assert usage_bytes(tmp_path, "a") == 0
 
 
-def test_real_store_ingest_when_available(tmp_path):
+@pytest.mark.reference
+@pytest.mark.parametrize("rel", ["eis/hybriddrt_PEIS_LPSCl_IonBlocking_-25C.mpt",
+                                 "eis/hybriddrt_PEIS_LPSCl_IonBlocking_-25C.mpr"])
+def test_real_file_into_real_store(tmp_path, ref_file, rel):
+    """A real instrument file goes through the real store; the catalog records the user."""
     store = pytest.importorskip("analysis.store")
-    io = pytest.importorskip("analysis.io")
-    try:
-        res = save_upload(tmp_path, "cell.mpt", MPT, user="alice")
-    except UploadError as exc:  # the reader may want a fuller file; the reason must be clear
-        assert "cell.mpt" in str(exc)
-        return
-    assert res.ingested is not None
-    entries = store.open(tmp_path).list()
-    assert len(entries) >= 1 and io is not None
+    data = ref_file(rel).read_bytes()
+    res = save_upload(tmp_path, "../../" + ref_file(rel).name, data, user="alice")
+    assert res.ingested.user == "alice" and res.ingested.sha256 == res.sha256
+    (entry,) = store.open(tmp_path).list()
+    assert entry.user == "alice" and entry.source_file == ref_file(rel).name
+    ds = store.open(tmp_path).load(entry.id)
+    assert ds.sizes["frequency"] > 10
+    # the same bytes again: recognised, nothing new
+    again = save_upload(tmp_path, ref_file(rel).name, data, user="alice")
+    assert again.duplicate and len(store.open(tmp_path).list()) == 1
+
+
+def test_broken_file_into_real_store_leaves_it_unchanged(tmp_path):
+    store = pytest.importorskip("analysis.store")
+    bad = b"freq/Hz\tRe(Z)/Ohm\n1000\tabc\n"
+    with pytest.raises(UploadError, match="not imported"):
+        save_upload(tmp_path, "bad.mpt", bad, user="alice")
+    assert store.open(tmp_path).list() == [] and usage_bytes(tmp_path, "alice") == 0

@@ -170,9 +170,12 @@ def wait_idle(page, timeout: float = 20.0) -> None:
         time.sleep(0.2)
 
 
-def move_slider(page, label: str, key: str = "ArrowRight", times: int = 1) -> None:
-    """Focus the noUiSlider handle of the slider whose title contains ``label`` and press keys."""
-    slider = page.locator(".bk-input-group", has_text=label).locator(".noUi-handle").first
+def move_slider(page, pname: str, key: str = "ArrowRight", times: int = 1) -> None:
+    """Focus the noUiSlider handle of the slider bound to parameter ``pname`` and press keys.
+
+    Sliders made by :func:`dashboard.widgets.throttled` carry the CSS class ``ssb-w-<pname>``.
+    """
+    slider = page.locator(f".ssb-w-{pname.replace('_', '-')} .noUi-handle").first
     slider.focus()
     for _ in range(times):
         slider.press(key)

@@ -1,0 +1,227 @@
+"""Helpers of the server benchmarks: start ``ssb-explorer serve`` on 127.0.0.1, talk to it like a browser.
+
+:class:`BokehWS` is a small asynchronous client of the Bokeh websocket protocol (the same
+messages a browser exchanges): it loads the page over HTTP (so the server issues the session
+token, signed when logins are on), opens ``/app/ws``, pulls the document, changes widget
+properties with PATCH-DOC messages and waits for the server's resulting patches. Many of them run
+concurrently in one asyncio loop, which is what 16 colleagues moving sliders look like to the
+server. Loopback only.
+"""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    """A running ``ssb-explorer serve`` subprocess."""
+
+    proc: subprocess.Popen
+    base: str
+    stderr_path: str
+
+    def rss_mb(self) -> float:
+        """Resident memory of the server process (MB, from /proc)."""
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def log_lines(self) -> list[dict]:
+        """The server's JSON log lines so far."""
+        out = []
+        with open(self.stderr_path, errors="replace") as f:
+            for line in f:
+                try:
+                    out.append(json.loads(line))
+                except json.JSONDecodeError:
+                    continue
+        return out
+
+    def stop(self) -> None:
+        """Terminate the server (its process group) and wait for it."""
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(15)
+
+
+def start_server(args: list[str], stderr_path: str, timeout: float = 90) -> Server:
+    """Start ``ssb-explorer serve --address 127.0.0.1 --port <free> ARGS``; wait for /liveness."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "analysis.cli", "serve", "--address", "127.0.0.1", "--port", str(port), *args]
+    err = open(stderr_path, "w")
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    srv = Server(proc, base, stderr_path)
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited early, see {stderr_path}")
+        try:
+            with urllib.request.urlopen(base + "/liveness", timeout=2):
+                return srv
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.3)
+    srv.stop()
+    raise RuntimeError("server did not answer /liveness in time")
+
+
+class ProtocolError(RuntimeError):
+    """The server answered with an ERROR message or closed the connection."""
+
+
+@dataclass
+class Update:
+    """Timing of one property change: first and last server patch (s after sending)."""
+
+    first: float | None
+    last: float | None
+    n_patches: int
+
+
+@dataclass
+class BokehWS:
+    """One browser-like session of a served Panel app."""
+
+    base: str
+    path: str = "/app"
+    args: dict = field(default_factory=dict)
+    cookie: str = ""
+    conn: object = None
+    doc: dict | None = None
+    _ids = itertools.count(1)
+
+    async def open(self, timeout: float = 60) -> "BokehWS":
+        """GET the page (session token), open the websocket, wait for ACK, pull the document."""
+        from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+        from tornado.websocket import websocket_connect
+
+        qs = ("?" + urllib.parse.urlencode(self.args)) if self.args else ""
+        http = AsyncHTTPClient()
+        resp = await http.fetch(HTTPRequest(self.base + self.path + qs, headers={"Cookie": self.cookie},
+                                            request_timeout=timeout, follow_redirects=False), raise_error=True)
+        m = re.search(r'"token":\s*"([^"]+)"', resp.body.decode("utf-8", "replace"))
+        if not m:
+            raise ProtocolError("no session token in the page")
+        ws_url = self.base.replace("http", "ws", 1) + self.path + "/ws"
+        req = HTTPRequest(ws_url, headers={"Cookie": self.cookie, "Origin": self.base})
+        self.conn = await asyncio.wait_for(
+            websocket_connect(req, subprotocols=["bokeh", m.group(1)], max_message_size=512 * 1024**2), timeout)
+        header, _ = await self.recv(timeout)
+        if header["msgtype"] != "ACK":
+            raise ProtocolError(f"expected ACK, got {header['msgtype']}")
+        await self.send("PULL-DOC-REQ", {})
+        while True:
+            header, content = await self.recv(timeout)
+            if header["msgtype"] == "PULL-DOC-REPLY":
+                self.doc = json.loads(content)["doc"]
+                return self
+
+    async def send(self, msgtype: str, content: dict) -> None:
+        """Send one protocol message (header, metadata, content)."""
+        header = {"msgid": f"c{next(self._ids)}", "msgtype": msgtype}
+        for part in (header, {}, content):
+            await self.conn.write_message(json.dumps(part))
+
+    async def recv(self, timeout: float):
+        """Receive one message; returns (header, content JSON text); binary buffers are skipped."""
+        first = await asyncio.wait_for(self.conn.read_message(), timeout)
+        if first is None:
+            raise ProtocolError("the server closed the websocket")
+        header = json.loads(first)
+        await asyncio.wait_for(self.conn.read_message(), timeout)
+        content = await asyncio.wait_for(self.conn.read_message(), timeout)
+        for _ in range(2 * header.get("num_buffers", 0)):
+            await asyncio.wait_for(self.conn.read_message(), timeout)
+        if header["msgtype"] == "ERROR":
+            raise ProtocolError(content)
+        return header, content
+
+    def models(self, names: tuple[str, ...] = ("Slider",)) -> list[dict]:
+        """Every model of the document whose Bokeh type name is in ``names`` (with its attributes)."""
+        out, seen = [], set()
+
+        def walk(o):
+            if isinstance(o, dict):
+                if o.get("type") == "object" and o.get("name") in names and o.get("id") not in seen:
+                    seen.add(o.get("id"))
+                    out.append(o)
+                for v in o.values():
+                    walk(v)
+            elif isinstance(o, list):
+                for v in o:
+                    walk(v)
+
+        walk(self.doc)
+        return out
+
+    async def change(self, model_id: str, attrs: dict, timeout: float = 60, quiet: float = 0.15) -> Update:
+        """Set ``attrs`` of model ``model_id`` like a browser and time the server's reaction.
+
+        Returns when no server patch arrived for ``quiet`` seconds after the first one (or after
+        ``timeout`` without any): ``first`` = time to the first patch touching another model,
+        ``last`` = time to the last patch of the burst.
+        """
+        events = [{"kind": "ModelChanged", "model": {"id": model_id}, "attr": k, "new": v}
+                  for k, v in attrs.items()]
+        t0 = time.perf_counter()
+        await self.send("PATCH-DOC", {"events": events})
+        first = last = None
+        n = 0
+        while True:
+            wait = timeout - (time.perf_counter() - t0) if first is None else quiet
+            if wait <= 0:
+                break
+            try:
+                header, content = await self.recv(wait)
+            except asyncio.TimeoutError:
+                break
+            if header["msgtype"] != "PATCH-DOC":
+                continue
+            ids = re.findall(r'"model":\s*\{"id":\s*"([^"]+)"', content)
+            if ids and all(i == model_id for i in ids):
+                continue  # an echo of our own widget
+            now = time.perf_counter() - t0
+            first = now if first is None else first
+            last = now
+            n += 1
+        return Update(first, last, n)
+
+    async def close(self) -> None:
+        """Close the websocket."""
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+
+def percentile(values, q: float) -> float:
+    """The ``q``-th percentile (0-100) of ``values`` (linear interpolation), NaN when empty."""
+    import numpy as np
+
+    v = [x for x in values if x is not None]
+    return float(np.percentile(v, q)) if v else float("nan")

@@ -1,0 +1,203 @@
+"""Load benchmark: many colleagues moving sliders at once on the served dashboard.
+
+Starts ``ssb-explorer serve`` on 127.0.0.1 (a free port; no logins so that Bokeh sessions can be
+opened without a browser; pass ``--auth-user/--auth-password`` with ``--auth FILE`` to go through
+the login), then for every page key (default the DRT page ``impedance`` and the dQ/dV page
+``cycling``):
+
+1. one session alone moves the page's sliders ``--moves`` times (single-user latency);
+2. ``--sessions`` sessions (default 16) do the same at the same time.
+
+Each move sets a slider's ``value`` and ``value_throttled`` like a browser releasing the handle
+and measures the time to the server's first resulting patch of another model (the re-computed
+plot / read-out) and to the last patch of that burst. Errors counted: protocol errors, closed
+websockets, moves without any server update within the timeout, ERROR lines in the server log.
+Target: zero errors and concurrent p95 <= 3x the single-user p95.
+
+The page keys (``?page=KEY``) and the sliders (all ``Slider`` models of the page, or those whose
+title contains one of ``--sliders``) are discovered at run time, so the script follows the pages
+as they change. Run: ``flock /tmp/ssb-bench.lock .venv/bin/python -m benchmarks.load [--quick]``
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks._server import BokehWS, ProtocolError, percentile, start_server
+
+
+def pick_sliders(sess: BokehWS, only: list[str] | None) -> list[dict]:
+    """Sliders worth moving: a real range, optionally filtered by title substrings."""
+    out = []
+    for m in sess.models(("Slider",)):
+        a = m.get("attributes", {})
+        start, end = a.get("start"), a.get("end")
+        if not isinstance(start, (int, float)) or not isinstance(end, (int, float)) or end <= start:
+            continue
+        if a.get("disabled") or a.get("visible") is False:
+            continue
+        title = str(a.get("title", ""))
+        if only and not any(s.lower() in title.lower() for s in only):
+            continue
+        out.append(m)
+    return out
+
+
+def next_value(m: dict, rng: random.Random, current: float) -> float:
+    """A new value of slider ``m`` different from ``current``, on its step grid."""
+    a = m["attributes"]
+    start, end = float(a["start"]), float(a["end"])
+    step = float(a.get("step") or (end - start) / 100)
+    n = max(1, int(round((end - start) / step)))
+    for _ in range(20):
+        v = start + rng.randint(0, n) * step
+        v = min(max(v, start), end)
+        if abs(v - current) > step / 2:
+            break
+    if float(v).is_integer() and isinstance(a.get("value"), int):
+        return int(v)
+    return round(v, 12)
+
+
+async def run_session(base: str, page: str, moves: int, seed: int, only, timeout: float,
+                      cookie: str = "", page_param: str = "page"):
+    """Open one session on ``page``, move sliders ``moves`` times; return (latencies, errors)."""
+    rng = random.Random(seed)
+    first, last, errors = [], [], []
+    sess = BokehWS(base, "/app", {page_param: page}, cookie)
+    try:
+        await sess.open(timeout)
+        sliders = pick_sliders(sess, only)
+        if not sliders:
+            return first, last, [f"{page}: no slider found on the page"]
+        values = {m["id"]: m["attributes"].get("value") for m in sliders}
+        for j in range(moves):
+            m = sliders[j % len(sliders)]
+            cur = values[m["id"]]
+            v = next_value(m, rng, float(cur) if isinstance(cur, (int, float)) else float("nan"))
+            values[m["id"]] = v
+            up = await sess.change(m["id"], {"value": v, "value_throttled": v}, timeout=timeout)
+            if up.first is None:
+                errors.append(f"{page}: no update within {timeout:g} s after moving "
+                              f"{m['attributes'].get('title', m['id'])!r} to {v}")
+            else:
+                first.append(up.first)
+                last.append(up.last)
+    except (ProtocolError, OSError, asyncio.TimeoutError) as exc:
+        errors.append(f"{page}: {type(exc).__name__}: {str(exc)[:300]}")
+    except Exception as exc:  # HTTP errors from the page load
+        errors.append(f"{page}: {type(exc).__name__}: {str(exc)[:300]}")
+    finally:
+        await sess.close()
+    return first, last, errors
+
+
+async def run_many(base, page, n, moves, only, timeout, cookie=""):
+    t = time.perf_counter()
+    res = await asyncio.gather(*[run_session(base, page, moves, 1000 + i, only, timeout, cookie)
+                                 for i in range(n)])
+    wall = time.perf_counter() - t
+    first = [x for r in res for x in r[0]]
+    last = [x for r in res for x in r[1]]
+    errors = [e for r in res for e in r[2]]
+    return first, last, errors, wall
+
+
+def login_cookie(base: str, user: str, password: str) -> str:
+    """Log in through /login and return the Cookie header value."""
+    import urllib.parse
+    import urllib.request
+    from http.cookiejar import CookieJar
+
+    jar = CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    opener.open(base + "/login", data=urllib.parse.urlencode(
+        {"username": user, "password": password, "next": "/liveness"}).encode(), timeout=30)
+    return "; ".join(f"{c.name}={c.value}" for c in jar)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--pages", default="impedance,cycling", help="page keys (?page=KEY), comma-separated")
+    ap.add_argument("--sliders", default=None, help="only sliders whose title contains one of these (comma-separated)")
+    ap.add_argument("--sessions", type=int, default=16)
+    ap.add_argument("--moves", type=int, default=20)
+    ap.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for an update")
+    ap.add_argument("--store", default=None, help="serve this store (default: the sample data)")
+    ap.add_argument("--url", default=None, help="use a running server at this loopback URL instead")
+    ap.add_argument("--auth", default=None, help="users file: run the server with logins")
+    ap.add_argument("--auth-user", default=None)
+    ap.add_argument("--auth-password", default=None)
+    ap.add_argument("--quick", action="store_true", help="4 sessions x 5 moves")
+    ap.add_argument("--no-write", action="store_true")
+    a = ap.parse_args(argv)
+    if a.quick:
+        a.sessions, a.moves = 4, 5
+    pages = [p for p in a.pages.split(",") if p]
+    only = [s for s in a.sliders.split(",")] if a.sliders else None
+    if a.url and not a.url.startswith(("http://127.0.0.1", "http://localhost")):
+        raise SystemExit("load.py talks to loopback servers only")
+    srv = None
+    log = Path(tempfile.mkdtemp(prefix="ssb-load-")) / "server.log"
+    if not a.url:
+        args = ["--num-procs", "1"] + (["--store", a.store] if a.store else [])
+        if a.auth:
+            args += ["--auth", a.auth]
+        srv = start_server(args, str(log))
+    base = a.url or srv.base
+    cookie = login_cookie(base, a.auth_user, a.auth_password) if a.auth_user else ""
+    rows, all_errors = [], []
+    try:
+        for page in pages:
+            asyncio.run(run_many(base, page, 1, 2, only, a.timeout, cookie))  # warm-up (imports, caches)
+            f1, l1, e1, _ = asyncio.run(run_many(base, page, 1, a.moves, only, a.timeout, cookie))
+            fn, ln, en, wall = asyncio.run(run_many(base, page, a.sessions, a.moves, only, a.timeout, cookie))
+            rows.append((page, f1, l1, fn, ln, e1 + en, wall))
+            all_errors += e1 + en
+            print(f"{page}: single p95 {percentile(f1, 95) * 1e3:.0f} ms, {a.sessions} sessions p95 "
+                  f"{percentile(fn, 95) * 1e3:.0f} ms, errors {len(e1 + en)}", flush=True)
+    finally:
+        server_errors = []
+        if srv is not None:
+            server_errors = [d.get("msg", "")[:200] for d in srv.log_lines() if d.get("level") in ("ERROR", "CRITICAL")]
+            srv.stop()
+    for e in all_errors[:10] + server_errors[:10]:
+        print("  error:", e)
+    ok = True
+    lines = []
+    for page, f1, l1, fn, ln, errs, wall in rows:
+        p1, pn_ = percentile(f1, 95), percentile(fn, 95)
+        ratio = pn_ / p1 if p1 == p1 and p1 > 0 else float("nan")
+        ok &= (not errs) and ratio <= 3
+        lines.append(f"| `{page}` | {len(fn)} | {percentile(f1, 50) * 1e3:.0f} / {p1 * 1e3:.0f} | "
+                     f"{percentile(fn, 50) * 1e3:.0f} / {pn_ * 1e3:.0f} | {percentile(ln, 95) * 1e3:.0f} | "
+                     f"{ratio:.2f}x | {len(errs)} | {wall:.1f} |")
+    ok &= not server_errors
+    from benchmarks._results import machine_line, write_section
+
+    md = f"""## Group server under load (`benchmarks/load.py`)
+
+`ssb-explorer serve` on 127.0.0.1 (1 process{', logins on' if a.auth else ''}), {a.sessions} concurrent
+browser-like websocket sessions per page, each moving the page's sliders {a.moves} times
+(value + value_throttled, as a released slider handle). Latency = move sent -> first server patch
+of another model (the recomputed view); "last" = end of the update burst. {machine_line()}.
+
+| page | moves | single user p50 / p95 (ms) | {a.sessions} sessions p50 / p95 (ms) | {a.sessions} sessions last-patch p95 (ms) | p95 ratio (target <= 3x) | errors | wall (s) |
+|---|---|---|---|---|---|---|---|
+{chr(10).join(lines)}
+
+Server log ERROR lines: {len(server_errors)}. Overall: **{'target met' if ok else 'target MISSED'}**.
+"""
+    if rows and not a.no_write:
+        write_section("load", md)
+    print("OK" if ok else "target missed")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""Lin-KK: passes on KK-consistent spectra, fails on drift and corrupted tails."""
+import numpy as np
+import pytest
+
+from analysis.eis import Circuit, KKResult, kramers_kronig
+
+F = np.logspace(5, -2, 71)
+RANDLES = Circuit("R0-p(R1-W1,C1)")
+P = dict(R0=10, R1=100, W1_A=30, C1=1e-5)
+
+
+def test_randles_spectrum_passes():
+    rng = np.random.default_rng(0)
+    Z = RANDLES.impedance(F, P) * (1 + 0.001 * (rng.standard_normal(F.size) + 1j * rng.standard_normal(F.size)))
+    r = kramers_kronig(F, Z)
+    assert isinstance(r, KKResult)
+    assert r.passed, r.message
+    assert r.threshold == 0.01 and r.max_residual <= 0.01
+    assert 1 <= r.M <= F.size and 0 < r.mu <= 1
+    assert r.residuals_real.shape == r.residuals_imag.shape == F.shape
+    assert np.allclose(r.Z_fit, Z, rtol=0.01)
+
+
+def test_two_arcs_without_tail_pass_exactly():
+    Z = Circuit("R0-p(R1,CPE1)-p(R2,CPE2)").impedance(F, [10, 100, 1e-6, 0.9, 200, 1e-3, 0.8])
+    r = kramers_kronig(F, Z)
+    assert r.passed and r.max_residual < 0.005
+
+
+def test_drift_fails():
+    """R1 grows by 30 % during the sweep (low frequencies are measured last)."""
+    t = np.linspace(0, 1, F.size)
+    Z = np.array([RANDLES.impedance([f], dict(P, R1=100 * (1 + 0.3 * ti)))[0] for f, ti in zip(F, t)])
+    r = kramers_kronig(F, Z)
+    assert not r.passed, r.message
+    assert "FAIL" in r.message
+
+
+def test_bad_low_frequency_tail_fails():
+    Z = RANDLES.impedance(F, P)
+    Z[-10:] *= 1 + np.linspace(0, 0.2, 10)
+    r = kramers_kronig(F, Z)
+    assert not r.passed
+    assert np.argmax(np.abs(r.residuals_real) + np.abs(r.residuals_imag)) >= F.size - 12
+
+
+def test_order_does_not_matter_and_threshold_is_used():
+    Z = RANDLES.impedance(F, P)
+    a = kramers_kronig(F, Z)
+    b = kramers_kronig(F[::-1], Z[::-1])
+    assert a.M == b.M and a.max_residual == pytest.approx(b.max_residual, rel=1e-6)
+    assert not kramers_kronig(F, Z, threshold=1e-9).passed
+
+
+def test_invalid_input_raises():
+    with pytest.raises(Exception, match="at least 5"):
+        kramers_kronig(F[:3], np.ones(3))
+    with pytest.raises(Exception, match="> 0"):
+        kramers_kronig(-F, RANDLES.impedance(F, P))
+    with pytest.raises(Exception, match="finite"):
+        kramers_kronig(F, np.full(F.size, np.nan))

@@ -1,0 +1,55 @@
+"""Synthesis explorer in Chromium: load, move sliders, plotted data and read-outs follow."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.ui.conftest import move_slider, plot_data, screenshot, wait_idle
+
+pytestmark = pytest.mark.ui
+
+
+def _expected_readout(frb, bmr, state="sintered", mass=100.0):
+    """What the analysis functions give for the same inputs (the number the page must show)."""
+    from analysis.pellets import arrhenius_table, conductivity_table, select_sample
+    import sample_data
+
+    ds = sample_data.load("s1_lpscb_pellets")
+    sid = select_sample(ds, frb_pct=frb, bmr=bmr, state=state, mass_mg=mass)
+    arr = arrhenius_table(conductivity_table(ds, ds.attrs["circuit"]), form="sigmaT")
+    a = arr.sel(sample=sid)
+    return sid, f"{float(a.Ea):.3f}", f"{float(a.sigma_25C) * 1e3:.2f}"
+
+
+def test_synthesis_page_loads_and_follows_sliders(ui_page, app_url):
+    page = ui_page
+    page.goto(app_url)
+    readout = page.locator(".ssb-readout").first
+    sid, ea, sig = _expected_readout(10, 80)
+    expect(readout).to_contain_text(sid)
+    expect(readout).to_contain_text(f"{ea} ±")
+    expect(readout).to_contain_text(f"σ(25 °C), measured** = {sig}".replace("**", ""))
+    wait_idle(page)
+    before = plot_data(page)
+    assert any(len(s) > 0 for s in before), "no plotted data found in the page"
+    screenshot(page, "synthesis")
+
+    # BMR 80 -> 40: the sample, its numbers and the plotted spectrum change
+    move_slider(page, "bmr", "ArrowLeft")
+    sid2, ea2, sig2 = _expected_readout(10, 40)
+    expect(readout).to_contain_text(sid2)
+    expect(readout).to_contain_text(f"{ea2} ±")
+    wait_idle(page)
+    after = plot_data(page)
+    assert after != before, "plotted data did not change after moving the BMR slider"
+
+    # FRB 10 -> 20 (BMR 40): another measured pellet
+    move_slider(page, "frb_pct", "ArrowRight")
+    sid3, ea3, _ = _expected_readout(20, 40)
+    expect(readout).to_contain_text(sid3)
+    expect(readout).to_contain_text(f"{ea3} ±")
+    wait_idle(page)
+    assert plot_data(page) != after
+    page.console.assert_clean()

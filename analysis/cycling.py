@@ -47,12 +47,15 @@ def _check(ds) -> None:
     if "record" not in ds.dims or ds.sizes["record"] < 2:
         raise AnalysisError("cycling dataset: needs a 'record' dimension with at least 2 records")
     t = _values(ds, "time")
-    if np.any(np.diff(t[np.isfinite(t)]) < 0):
+    if not (np.diff(t) >= 0).all():
+        if not np.isfinite(t).all():
+            raise AnalysisError("cycling dataset: 'time' contains NaN or inf")
         raise AnalysisError("cycling dataset: 'time' is not sorted (records must be in time order)")
 
 
-def _signs(ds: xr.Dataset, rest_threshold_mA: float | None, use_steps: bool) -> np.ndarray:
-    """Direction (+1/-1/0, int8) of every record from the current sign, cleaned per step."""
+def _signs(ds: xr.Dataset, rest_threshold_mA: float | None, use_steps: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Direction (+1/-1/0, int8) of every record from the current sign, cleaned per step,
+    and the current (mA) with NaN replaced by 0."""
     i = _values(ds, "current")
     if not np.isfinite(i).all():
         i = np.nan_to_num(i)
@@ -77,7 +80,7 @@ def _signs(ds: xr.Dataset, rest_threshold_mA: float | None, use_steps: bool) -> 
             else:
                 lens = np.diff(np.r_[starts, s.size])
                 s = np.where(np.repeat(mixed, lens), s, np.repeat(major, lens)).astype(np.int8)
-    return s
+    return s, i
 
 
 def detect_half_cycles(ds: xr.Dataset, *, rest_threshold_mA: float | None = None, use_steps: bool = True,
@@ -117,7 +120,7 @@ def detect_half_cycles(ds: xr.Dataset, *, rest_threshold_mA: float | None = None
     if capacity_source not in ("auto", "file", "current"):
         raise AnalysisError(f"capacity_source: expected 'auto', 'file' or 'current', got {capacity_source!r}")
     n = ds.sizes["record"]
-    s = _signs(ds, rest_threshold_mA, use_steps)
+    s, i_clean = _signs(ds, rest_threshold_mA, use_steps)
     nz = np.flatnonzero(s)
     if nz.size == 0:
         raise AnalysisError("cycling dataset: no record with a non-zero current (rest only)")
@@ -147,8 +150,7 @@ def detect_half_cycles(ds: xr.Dataset, *, rest_threshold_mA: float | None = None
     same[hs] = False  # records after the first one of their half-cycle
 
     t = _values(ds, "time")
-    ai = np.abs(_values(ds, "current"))
-    ieff = np.where(s != 0, np.nan_to_num(ai), 0.0)
+    ieff = np.where(s != 0, np.abs(i_clean), 0.0)
     dq_i = np.zeros(n)
     dq_i[1:] = (ieff[1:] + ieff[:-1]) * np.diff(t) / 7200.0
     dq_i *= same

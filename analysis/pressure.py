@@ -5,8 +5,10 @@ Definitions (DOMAIN.md section 2, also stated in the ``attrs`` of the results), 
 * breathing (reversible) amplitude ``breathing(n) = P_max(n) - P_min(n)``;
 * irreversible drift at a fixed state ``drift(n) = P_ref(n) - P_ref(first cycle)``, where
   ``P_ref`` is the pressure at the end of the cycle's discharge (default) or charge;
-* growth ``growth_pct(n) = 100 * (P_max(n) - P_0) / P_0`` with ``P_0`` the initial stack
-  pressure (first finite sample of the record); ``growth_ref_pct`` uses ``P_ref(n)`` instead.
+* irreversible growth ``growth_pct(n) = 100 * (P_ref(n) - P_0) / P_0`` with ``P_0`` the initial
+  stack pressure (first finite sample of the record, i.e. at the start of the test) and ``P_ref``
+  read at the fixed state (end of discharge by default), so the breathing does not enter it;
+  ``growth_max_pct`` uses the cycle's maximum ``P_max(n)`` instead (growth including breathing).
 
 Pressures in MPa, times in s, capacities in mAh.
 """
@@ -106,7 +108,8 @@ def per_cycle(ds: xr.Dataset, reference_state: str = "end_of_discharge", **detec
     -------
     xarray.Dataset
         Over ``cycle``: ``p_max``, ``p_min``, ``breathing``, ``p_ref``, ``drift`` (MPa),
-        ``growth_pct`` and ``growth_ref_pct`` (%); ``attrs`` state P_0 and the definitions.
+        ``growth_pct`` (at the fixed state) and ``growth_max_pct`` (at P_max) (%); ``attrs``
+        state P_0, the definitions and ``max_growth_pct`` (largest ``growth_pct``).
     """
     from analysis.cycling import detect_half_cycles
 
@@ -143,13 +146,15 @@ def per_cycle(ds: xr.Dataset, reference_state: str = "end_of_discharge", **detec
             "breathing": ("cycle", pmax - pmin, {"units": "MPa", "long_name": "P_max - P_min"}),
             "p_ref": ("cycle", pref, {"units": "MPa", "long_name": f"pressure at {reference_state.replace('_', ' ')}"}),
             "drift": ("cycle", pref - first_ref, {"units": "MPa", "long_name": "P_ref(n) - P_ref(first cycle)"}),
-            "growth_pct": ("cycle", 100 * (pmax - p0) / p0, {"units": "%", "long_name": "100 (P_max(n) - P_0) / P_0"}),
-            "growth_ref_pct": ("cycle", 100 * (pref - p0) / p0, {"units": "%", "long_name": "100 (P_ref(n) - P_0) / P_0"}),
+            "growth_pct": ("cycle", 100 * (pref - p0) / p0,
+                           {"units": "%", "long_name": f"100 (P(n) - P_0) / P_0, P at {reference_state.replace('_', ' ')}"}),
+            "growth_max_pct": ("cycle", 100 * (pmax - p0) / p0, {"units": "%", "long_name": "100 (P_max(n) - P_0) / P_0"}),
         },
         coords={"cycle": ucyc},
-        attrs={"p0_MPa": p0, "p0_definition": "first finite pressure sample of the record",
+        attrs={"p0_MPa": p0, "p0_definition": "first finite pressure sample of the record (start of the test)",
                "reference_state": reference_state,
-               "max_growth_pct": float(np.nanmax(100 * (pmax - p0) / p0))},
+               "growth_definition": f"100 (P(n) - P_0) / P_0 with P(n) the pressure at {reference_state.replace('_', ' ')}",
+               "max_growth_pct": float(np.nanmax(100 * (pref - p0) / p0)) if np.isfinite(pref).any() else np.nan},
     )
     return out
 

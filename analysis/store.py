@@ -335,6 +335,36 @@ class Store:
             tmp.unlink(missing_ok=True)
         return entry
 
+    def ingest_bytes(self, data: bytes, name: str, metadata: dict | None = None, user: str | None = None,
+                     **options) -> Entry:
+        """Import an uploaded file given as bytes (the dashboard's upload page).
+
+        Parameters
+        ----------
+        data : bytes
+            File content.
+        name : str
+            The uploaded file's name (validated: no directories, no ``..``, no control characters).
+        metadata, user, **options
+            As for :meth:`ingest`.
+
+        Returns
+        -------
+        Entry
+            As :meth:`ingest`.
+        """
+        from analysis import io as sio
+
+        sio.check_name(name)
+        suffix = os.path.splitext(name)[1]
+        suffix = suffix if re.fullmatch(r"\.[A-Za-z0-9_]{0,15}", suffix or "") else ""
+        tmp = self.root / "tmp" / f"upload-{uuid.uuid4().hex}{suffix}"
+        try:
+            tmp.write_bytes(data)
+            return self.ingest(tmp, metadata, user, name=name, **options)
+        finally:
+            tmp.unlink(missing_ok=True)
+
     def load(self, id: str, lazy: bool | None = None) -> xr.Dataset:
         """Open dataset ``id`` with its catalog metadata applied to the attributes.
 

@@ -123,7 +123,7 @@ def read_peaks(x, y, windows, drift_V=0.0):
     """Max inside each window (shifted by the known drift) with a 3-point parabolic vertex."""
     out = []
     x = np.asarray(x, float)
-    y = np.asarray(y, float)
+    y = np.abs(np.asarray(y, float))  # some tools return discharge dQ/dV negative
     for lo, hi in windows:
         m = (x > lo - drift_V) & (x < hi - drift_V) & np.isfinite(y)
         if not m.any():
@@ -154,12 +154,17 @@ def accuracy(found, truth):
             "n_missing": int(bad.sum()), "within_3mV_pct": float(100 * np.mean(pos_err[~bad] <= 3.0))}
 
 
-def ours(ds):
-    """Our full pipeline from the Dataset; returns (found peaks per half-cycle, timing)."""
+def ours(ds, detect=False):
+    """Our pipeline from the Dataset: dQ/dV of every half-cycle + tracking of the 4 peaks.
+
+    ``detect=False`` uses the dataset's own cycle/direction/capacity (what a reader provides; the
+    anchors too are handed ready-split half-cycles); ``detect=True`` re-detects the half-cycles
+    from the current first.
+    """
     from analysis.cycling import detect_half_cycles
     from analysis.dqdv import dqdv_cycles, track_peaks
 
-    d = detect_half_cycles(ds)
+    d = detect_half_cycles(ds) if detect else ds
     ch = dqdv_cycles(d, None, "charge", RESOLUTION_MV, detect=False)
     dis = dqdv_cycles(d, None, "discharge", RESOLUTION_MV, detect=False)
     pc = track_peaks(ch, windows_for(1))
@@ -252,6 +257,12 @@ def main(argv=None) -> int:
         pc, pdis = ours(ds)
         times.append(time.perf_counter() - t)
     t_ours = min(times)
+    times_d = []
+    for _ in range(args.repeats):
+        t = time.perf_counter()
+        ours(ds, detect=True)
+        times_d.append(time.perf_counter() - t)
+    t_ours_detect = min(times_d)
     found = np.empty((nh, 2, 2))
     found[0::2, :, 0], found[0::2, :, 1] = pc["position"].values, pc["height"].values
     found[1::2, :, 0], found[1::2, :, 1] = pdis["position"].values, pdis["height"].values
@@ -304,8 +315,9 @@ def main(argv=None) -> int:
         "",
         f"{machine_line()}. Synthetic cell: {n_cycles} cycles x 2 half-cycles x {N_POINTS} points "
         f"({nh} half-cycles, {nh * N_POINTS:,} records), two Gaussian dQ/dV peaks per half-cycle drifting "
-        f"{DRIFT_MV} mV/cycle, {NOISE_MV} mV noise, {QUANT_MV} mV quantisation. Ours: half-cycle detection + "
-        f"dQ/dV of every half-cycle + tracking of 4 peaks, best of {args.repeats}, resolution {RESOLUTION_MV:g} mV. "
+        f"{DRIFT_MV} mV/cycle, {NOISE_MV} mV noise, {QUANT_MV} mV quantisation. Ours: from the cycling Dataset, "
+        f"dQ/dV of every half-cycle + tracking of 4 peaks, best of {args.repeats}, resolution {RESOLUTION_MV:g} mV "
+        "(ratios use this row). "
         "Anchors: their dQ/dV only, one call per half-cycle (best of 2 for cellpy, 1 run for navani). "
         "Peaks of every tool read the same way (max in a +-60 mV window around the truth, 3-point vertex; "
         "ours from `track_peaks`).",
@@ -313,9 +325,11 @@ def main(argv=None) -> int:
         "| tool | total time (s) | ratio anchor/ours | target | max / median peak position error (mV) | "
         "peaks within 3 mV | median / max height error (%) |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
-        f"| ssb-explorer (Dataset -> dQ/dV + tracking) | {t_ours:.3f} | 1 | <= 0.3 s "
+        f"| ssb-explorer (Dataset -> dQ/dV of all half-cycles + tracking) | {t_ours:.3f} | 1 | <= 0.3 s "
         f"{'met' if t_ours <= 0.3 else 'MISSED'} | {acc_ours['pos_max_mV']:.2f} / {acc_ours['pos_median_mV']:.2f} | "
         f"{acc_ours['within_3mV_pct']:.1f} % | {acc_ours['h_median_pct']:.2f} / {acc_ours['h_max_pct']:.2f} |",
+        f"| ssb-explorer, same + half-cycle re-detection from the current | {t_ours_detect:.3f} | | "
+        f"<= 0.3 s {'met' if t_ours_detect <= 0.3 else 'MISSED'} | same | | |",
         f"| ssb-explorer, `dqdv()` called per half-cycle (no tracking) | {t_ours_loop:.3f} | | | | | |",
     ]
     for tool, ver, t_all, extrap, n in rows:

@@ -211,3 +211,26 @@ def authorize(user_info, path: str) -> bool:
     except (AccessDenied, SSBError):
         return False
     return True
+
+
+def login_status():
+    """A small Panel pane for the page header: "alice · store lab · Log out" (empty without logins).
+
+    Returns
+    -------
+    panel.pane.HTML
+    """
+    import html
+
+    import panel as pn
+
+    if not auth_enabled():
+        return pn.pane.HTML("", width=0, height=0, visible=False)
+    user = pn.state.user or "?"
+    try:
+        store = session_store()
+        where = f" &middot; store <b>{html.escape(store.name)}</b>" if store is not None else ""
+    except AccessDenied:
+        where = ""
+    return pn.pane.HTML(f'<span class="ssb-login">{html.escape(user)}{where} &middot; '
+                        f'<a href="logout">Log out</a></span>', margin=(0, 10))

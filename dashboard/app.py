@@ -5,6 +5,5 @@ from dashboard.shell import App
 
 pn.extension("tabulator", notifications=True, throttled=True)
 
-app = App()
-app.sync_url()
+app = App(sync_url=True)
 app.template().servable(title="ssb-explorer")

@@ -173,4 +173,5 @@ class LogoutHandler(RequestHandler):
         if user:
             event(log, "logout", user=user.decode("utf-8", "replace"))
         self.set_header("Cache-Control", "no-store")
-        self.write(LOGOUT_PAGE.format(login=quote(login_url)))
+        # relative link: right under a --prefix too (/prefix/logout -> /prefix/login)
+        self.write(LOGOUT_PAGE.format(login=quote(login_url.lstrip("/"))))

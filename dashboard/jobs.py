@@ -275,7 +275,8 @@ class Job:
     key : str
         Cache key of the inputs.
     status : str
-        ``"running"``, ``"finished"``, ``"cached"``, ``"cancelled"`` or ``"error"``.
+        ``"starting"`` (cluster starting / chunks being sent), ``"running"``, ``"finished"``,
+        ``"cached"``, ``"cancelled"`` or ``"error"``.
     error : str or None
         Why the job failed.
     n_items, n_chunks : int
@@ -439,7 +440,17 @@ def submit_batch(fn_name: str, batch, *args, store: str | os.PathLike | None = N
         if running is not None and not running.done():
             return running
         job = Job(fn_name, key, store_p)
+        job.status = "starting"
         _running[key] = job
+    # everything that may wait (starting the LocalCluster, connecting, sending the chunks) runs
+    # in a background thread: the Panel session that submits never blocks
+    threading.Thread(target=_start, args=(job, target, batch, args, kwargs, chunk_size, batch_dim),
+                     daemon=True, name=f"ssb-job-{key[:8]}").start()
+    return job
+
+
+def _start(job: Job, target: str, batch, args: tuple, kwargs: dict, chunk_size, batch_dim) -> None:
+    fn_name = job.fn_name
     try:
         client = job._client = get_client()
         n_items = _n_items(batch, batch_dim or None)
@@ -451,16 +462,21 @@ def submit_batch(fn_name: str, batch, *args, store: str | os.PathLike | None = N
         else:
             pieces, dim = _split(batch, batch_dim, chunk_size)
         job.n_items, job.n_chunks = n_items, len(pieces)
+        if job.status == "cancelled":
+            return
         # chunks travel inside the tasks (not scattered): if a worker dies the scheduler still
         # has everything it needs to re-run that worker's tasks elsewhere
         job._futures = [client.submit(run_chunk, target, piece, tuple(args), dict(kwargs), pure=False)
                         for piece in pieces]
+        if job.status == "cancelled":  # cancelled while the chunks were being sent
+            client.cancel(job._futures, force=True)
+            return
+        job.status = "running"
     except Exception as exc:
         job.status, job.error = "error", f"{fn_name} could not be submitted: {exc}"
         job._finish()
-        return job
-    threading.Thread(target=job._watch, args=(dim,), daemon=True, name=f"ssb-job-{key[:8]}").start()
-    return job
+        return
+    job._watch(dim)
 
 
 def run_batch(fn_name: str, batch, *args, timeout: float | None = None, **kwargs):

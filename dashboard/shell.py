@@ -37,7 +37,7 @@ class App(pn.viewable.Viewer):
 
     page = param.Selector(default="synthesis", objects=["synthesis"], doc="Key of the page shown.")
 
-    def __init__(self, **params):
+    def __init__(self, sync_url: bool = False, **params):
         pages = available_pages()
         self._entries = {key: (title, mod, cls) for key, title, mod, cls in pages}
         self.param.page.objects = list(self._entries)
@@ -50,13 +50,22 @@ class App(pn.viewable.Viewer):
         self._nav.link(self, value="page", bidirectional=True)
         self._main = pn.Column(sizing_mode="stretch_both")
         self._sidebar = pn.Column(sizing_mode="stretch_width")
-        self._show_page()
+        self._sync = bool(sync_url) and pn.state.location is not None
+        if self._sync:
+            # restores ?page=... from a shared URL (and triggers _show_page when it differs)
+            pn.state.location.sync(self, {"page": "page"})
+        if not self._main.objects:
+            self._show_page()
 
     def page_object(self, key: str) -> pn.viewable.Viewer:
         """Return (creating it on first use) the Viewer of page ``key``."""
         if key not in self._instances:
             _, mod, cls = self._entries[key]
-            self._instances[key] = getattr(importlib.import_module(mod), cls)()
+            obj = getattr(importlib.import_module(mod), cls)()
+            self._instances[key] = obj
+            if getattr(self, "_sync", False) and hasattr(obj, "url_params"):
+                # page state <-> URL query (?<key>.<param>=...), so a shared link restores the view
+                pn.state.location.sync(obj, {p: f"{key}.{p}" for p in obj.url_params()})
         return self._instances[key]
 
     @param.depends("page", watch=True)
@@ -65,16 +74,6 @@ class App(pn.viewable.Viewer):
         self._main[:] = [obj.main_view() if hasattr(obj, "main_view") else obj]
         controls = obj.controls() if hasattr(obj, "controls") else pn.Column()
         self._sidebar[:] = [pn.pane.Markdown("### Pages"), self._nav, pn.layout.Divider(), controls]
-
-    def sync_url(self) -> None:
-        """Keep the page and every page's public params in the URL query (shareable views)."""
-        if pn.state.location is None:
-            return
-        pn.state.location.sync(self, {"page": "page"})
-        for key in self._entries:
-            obj = self.page_object(key)
-            if hasattr(obj, "url_params"):
-                pn.state.location.sync(obj, {p: f"{key}.{p}" for p in obj.url_params()})
 
     def template(self) -> pn.template.BaseTemplate:
         """The served template (Bootstrap, light or dark from ``?theme=dark``).

@@ -46,11 +46,28 @@ def throttled(obj: param.Parameterized, pname: str, widget_cls=pn.widgets.Discre
         if isinstance(w, pn.widgets.DiscreteSlider) and new not in w.options:
             return
         if w.value != new or getattr(w, "value_throttled", new) != new:
-            w.param.update(value=new, value_throttled=new)
+            set_value(w, new)
 
     w.param.watch(_to_param, "value_throttled")
     obj.param.watch(_to_widget, pname)
     return w
+
+
+def set_value(w, value) -> None:
+    """Set a widget's ``value`` and ``value_throttled`` (constant on some widgets) from Python.
+
+    For composite sliders (DiscreteSlider) the inner slider's throttled value is refreshed too,
+    so the next user move always produces an event.
+    """
+    with param.edit_constant(w):
+        if hasattr(w, "value_throttled"):
+            w.param.update(value=value, value_throttled=value)
+        else:
+            w.value = value
+    inner = getattr(w, "_slider", None)
+    if inner is not None and hasattr(inner, "value_throttled"):
+        with param.edit_constant(inner):
+            inner.value_throttled = inner.value
 
 
 def options_follow(obj: param.Parameterized, pname: str, widget) -> None:
@@ -64,6 +81,6 @@ def options_follow(obj: param.Parameterized, pname: str, widget) -> None:
             widget.options = objs
         val = getattr(obj, pname)
         if val in objs:
-            widget.param.update(value=val, **({"value_throttled": val} if hasattr(widget, "value_throttled") else {}))
+            set_value(widget, val)
 
     obj.param.watch(_sync, pname, what="objects")

@@ -38,7 +38,7 @@ def _softmax_weights(y, h, mu, sig):
 
 
 def find_peaks(result, gamma=None, *, prominence: float = 0.02, deconvolve: bool = True,
-               max_peaks: int = 12, tau_range: tuple | None = None) -> pd.DataFrame:
+               max_peaks: int = 12, tau_range: tuple | None = None, edges: bool = False) -> pd.DataFrame:
     """Detect the peaks of a DRT and measure them by Gaussian deconvolution.
 
     Peaks are local maxima of gamma with a prominence of at least ``prominence`` times the
@@ -65,6 +65,9 @@ def find_peaks(result, gamma=None, *, prominence: float = 0.02, deconvolve: bool
     tau_range : (float, float), optional
         Only analyse ``tau_lo <= tau <= tau_hi`` (s), e.g. to leave out the low-frequency
         spike of blocking electrodes; ``prominence`` is then relative to the maximum inside.
+    edges : bool, default False
+        Also report a maximum at the first or last point of the grid (a process that is only
+        partly inside the measured range, e.g. a diffusion tail).
 
     Returns
     -------
@@ -87,15 +90,22 @@ def find_peaks(result, gamma=None, *, prominence: float = 0.02, deconvolve: bool
     gmax = float(np.max(g)) if g.size else 0.0
     if not np.isfinite(gmax) or gmax <= 0:
         return pd.DataFrame(columns=list(PEAK_COLUMNS))
-    idx, props = signal.find_peaks(np.r_[0.0, g, 0.0], prominence=prominence * gmax)
-    idx = idx - 1
+    if edges:
+        gp = np.r_[0.0, g, 0.0]
+        idx, props = signal.find_peaks(gp, prominence=prominence * gmax)
+        widths = signal.peak_widths(gp, idx, rel_height=0.5, prominence_data=(
+            props["prominences"], props["left_bases"], props["right_bases"]))[0]
+        idx = idx - 1
+    else:
+        idx, props = signal.find_peaks(g, prominence=prominence * gmax)
+        widths = signal.peak_widths(g, idx, rel_height=0.5, prominence_data=(
+            props["prominences"], props["left_bases"], props["right_bases"]))[0]
     if idx.size > max_peaks:
-        keep = np.argsort(props["prominences"])[::-1][:max_peaks]
-        idx = np.sort(idx[keep])
+        keep = np.sort(np.argsort(props["prominences"])[::-1][:max_peaks])
+        idx, widths = idx[keep], widths[keep]
     if idx.size == 0:
         return pd.DataFrame(columns=list(PEAK_COLUMNS))
     dy = float(np.mean(np.diff(y)))
-    widths = signal.peak_widths(g, idx, rel_height=0.5)[0]
     sig0 = np.clip(widths * dy / (2 * math.sqrt(2 * math.log(2))), 2 * dy, None)
     h0, mu0 = g[idx], y[idx]
     k = idx.size

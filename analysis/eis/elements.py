@@ -85,10 +85,6 @@ def _l(p, s, w, ls):
     return s * L, [s]
 
 
-def _logs(s):
-    return np.log(np.abs(s)) + 0.5j * np.pi
-
-
 def _cpe(p, s, w, ls):
     Q, n = p
     Z = np.exp(-n * ls) / Q

@@ -237,6 +237,8 @@ def _lm(prob: _Problem, U0: np.ndarray, max_iter: int = 200, ftol: float = 1e-7,
     B, Pf = U.shape
     r, J = prob.resjac(U)
     cost = np.einsum("bk,bk->b", r, r)
+    if Pf == 0:  # everything fixed: nothing to optimise
+        return U, cost, np.zeros(B, int), np.isfinite(cost), r, J
     lam = np.full(B, 1e-3)
     active = np.isfinite(cost)
     converged = np.zeros(B, bool)
@@ -284,6 +286,11 @@ def _lm(prob: _Problem, U0: np.ndarray, max_iter: int = 200, ftol: float = 1e-7,
         done = (acc & ((rel < ftol) | (dx < xtol))) | (lam[sel] > 1e10)
         converged[ids[done]] = True
         active[ids[done]] = False
+        if prune_after is not None and it >= prune_after:
+            # multi-start: once the best start has converged, drop starts far above it
+            b = int(np.argmin(cost))
+            if converged[b]:
+                active &= cost <= 2.0 * cost[b]
     return U, cost, n_iter, converged, r, J
 
 
@@ -481,7 +488,7 @@ def _fit_prepared(circuit, f, Zc, P0, free, fixed_vals, fixed, lo, hi, lo_u, hi_
     P0 = np.clip(P0, np.maximum(lo, 1e-300 * (np.array(circuit.param_kinds) != EXP)), hi)
     prob = _Problem(circuit, w, Zc[None, :], wts, free, np.nan_to_num(fixed_vals), lo_u, hi_u)
     U0 = _to_u(P0, free, circuit.param_kinds)
-    U, cost, n_iter, conv, r, J = _lm(prob, U0, max_iter=max_iter, prune_after=8 if len(U0) > 2 else None)
+    U, cost, n_iter, conv, r, J = _lm(prob, U0, max_iter=max_iter, prune_after=5 if len(U0) > 2 else None)
     # ties (e.g. two identical R||CPE blocks swapped): prefer the earliest start, whose arcs
     # follow the written order from high to low frequency
     if np.isfinite(cost).any():
@@ -511,9 +518,9 @@ def _result(circuit, prob, f, Zc, u, cost, n_iter, conv, Ju, weighting, fixed, n
         sd[prob.free] = np.nan
     Zfit = circuit.evaluate(Pfull[None], prob.w, jacobian=False)[0][0]
     names = circuit.param_names
-    hit = (np.abs(u - prob.lo_u) <= 1e-9 * (1 + np.abs(prob.lo_u))) | (np.abs(u - prob.hi_u) <= 1e-9 * (1 + np.abs(prob.hi_u)))
-    at_bound = [names[i] for j, i in enumerate(prob.free) if hit[j] and abs(prob.lo_u[j]) < 600 and abs(prob.hi_u[j]) < 600
-                or hit[j] and circuit.param_kinds[i] == EXP]
+    tol = 1e-9 * (1 + np.abs(u))
+    hit = ((np.abs(u - prob.lo_u) <= tol) & (prob.lo_u > -600)) | ((np.abs(u - prob.hi_u) <= tol) & (prob.hi_u < 600))
+    at_bound = [names[i] for j, i in enumerate(prob.free) if hit[j]]
     msgs = []
     success = bool(conv and ok and np.all(np.isfinite(Pfull)))
     if not conv:

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 
 import pandas as pd
+import xarray as xr
 
 from analysis.io._common import ReadError, _first
 from analysis.io.generic import read_cycling_frame
@@ -20,7 +21,7 @@ _RENAME = {"Current": "Current(A)", "Voltage": "Voltage(V)", "Charge_Capacity": 
            "Discharge_Capacity": "Discharge_Capacity(Ah)", "Test_Time": "Test_Time(s)", "Temperature": "Temperature(C)"}
 
 
-def _frame(path, df: pd.DataFrame, *, reader: str, sha256, attrs) -> "xr.Dataset":  # noqa: F821
+def _frame(path, df: pd.DataFrame, *, reader: str, sha256, attrs) -> xr.Dataset:
     df = df.rename(columns={k: v for k, v in _RENAME.items() if k in df.columns})
     drop = [c for c in df.columns if c.startswith(("Step_Time", "DateTime", "Date_Time"))]
     keep = df.drop(columns=drop)
@@ -39,7 +40,7 @@ def _frame(path, df: pd.DataFrame, *, reader: str, sha256, attrs) -> "xr.Dataset
     return ds
 
 
-def read_res(path, *, sha256: str | None = None, timeout: float = 300.0, **_ignored) -> "xr.Dataset":  # noqa: F821
+def read_res(path, *, sha256: str | None = None, timeout: float = 300.0, **_ignored) -> xr.Dataset:
     """Read an Arbin ``.res`` file with ``mdb-export`` (package mdbtools).
 
     Parameters
@@ -84,22 +85,27 @@ def read_res(path, *, sha256: str | None = None, timeout: float = 300.0, **_igno
     if sort:
         df = df.sort_values(sort, kind="stable").reset_index(drop=True)
     attrs = {"instrument": "Arbin", "format": "res (MS Access)"}
-    # auxiliary temperatures
+    # auxiliary temperatures (Auxiliary_Table, Data_Type 1 = temperature, first auxiliary index);
+    # best effort: an unreadable auxiliary table never prevents reading the main records
     try:
         aux = subprocess.run([exe, str(path), "Auxiliary_Table"], capture_output=True, timeout=timeout, check=False)
-        if aux.returncode == 0 and aux.stdout.strip():
+        if aux.returncode == 0 and aux.stdout.strip() and "Data_Point" in df.columns:
             at = pd.read_csv(io.BytesIO(aux.stdout))
-            if len(at) and {"Data_Point", "X"}.issubset(at.columns) and "Data_Point" in df.columns:
-                t1 = at[at.get("Auxiliary_Index", 0) == at.get("Auxiliary_Index", pd.Series([0])).min()]
-                m = df[["Data_Point"]].merge(t1[["Data_Point", "X"]].drop_duplicates("Data_Point"), how="left")
-                if m["X"].notna().any():
-                    df["Temperature(C)"] = m["X"].to_numpy()
-    except (subprocess.TimeoutExpired, pd.errors.ParserError, ValueError, KeyError):
+            need = {"Data_Point", "Auxiliary_Index", "Data_Type", "X"}
+            if len(at) and need.issubset(at.columns):
+                at = at[at["Data_Type"] == 1]
+                if len(at):
+                    at = at[at["Auxiliary_Index"] == at["Auxiliary_Index"].min()].drop_duplicates("Data_Point")
+                    m = df[["Data_Point"]].merge(at[["Data_Point", "X"]], how="left", on="Data_Point")
+                    if m["X"].notna().any():
+                        df["Temperature(C)"] = m["X"].to_numpy()
+                        attrs["temperature_source"] = "Auxiliary_Table (Data_Type 1)"
+    except (subprocess.TimeoutExpired, pd.errors.ParserError, ValueError, KeyError, TypeError):
         pass
     return _frame(path, df, reader="arbin-res (mdbtools)", sha256=sha256, attrs=attrs)
 
 
-def read_arbin_csv(path, text: str, *, sha256: str | None = None, **_ignored) -> "xr.Dataset":  # noqa: F821
+def read_arbin_csv(path, text: str, *, sha256: str | None = None, **_ignored) -> xr.Dataset:
     """Read an Arbin CSV export (``Data_Point, Test_Time, ..., Current, Voltage, ...``; A, V, Ah, degC).
 
     Parameters
@@ -127,7 +133,7 @@ def read_arbin_csv(path, text: str, *, sha256: str | None = None, **_ignored) ->
 
 
 def read_xlsx(path, data: bytes, *, sha256: str | None = None, sheet: str | None = None,
-              max_uncompressed: int | None = None, **_ignored) -> "xr.Dataset":  # noqa: F821
+              max_uncompressed: int | None = None, **_ignored) -> xr.Dataset:
     """Read an Arbin Excel export: the ``Channel_*`` sheets (concatenated in order), via openpyxl.
 
     Parameters
@@ -152,7 +158,7 @@ def read_xlsx(path, data: bytes, *, sha256: str | None = None, sheet: str | None
 
     check_zip(path, data, max_uncompressed if max_uncompressed is not None else 2 * 1024**3)
     try:
-        import openpyxl  # noqa: F401
+        import openpyxl  # noqa: F401  (checked here for a clear message)
     except ImportError:  # pragma: no cover
         raise ReadError(path, "reading .xlsx files needs openpyxl") from None
     try:

@@ -1,12 +1,14 @@
 """Metrohm Autolab impedance text: the Z60W/FRA export (counted table) and NOVA column exports."""
 from __future__ import annotations
 
+import xarray as xr
+
 from analysis.io._common import ReadError, make_eis, parse_table
 from analysis.io.generic import read_eis_text
 
 
 def read_autolab(path, text: str, *, sha256: str | None = None, columns: dict | None = None,
-                 **_ignored) -> "xr.Dataset":  # noqa: F821
+                 **_ignored) -> xr.Dataset:
     """Read an Autolab impedance export.
 
     Parameters

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import xarray as xr
 
 from analysis.io._common import ReadError, _first, make_cycling, parse_table
 from analysis.io.generic import detect_layout, eis_from_table, split_line
@@ -30,7 +31,7 @@ def _find(names, *cands):
 
 
 def cycling_from_columns(path, names: list[str], values: np.ndarray, *, reader: str, sha256: str | None,
-                         attrs: dict, mode=None) -> "xr.Dataset":  # noqa: F821
+                         attrs: dict, mode=None) -> xr.Dataset:
     """Interpret BioLogic GCPL / CA / modulo-bat columns as a ``cycling`` dataset.
 
     Parameters
@@ -115,7 +116,7 @@ def cycling_from_columns(path, names: list[str], values: np.ndarray, *, reader: 
 
 
 def read_mpt(path, text: str, *, sha256: str | None = None, kind: str | None = None, columns: dict | None = None,
-             **_ignored) -> "xr.Dataset":  # noqa: F821
+             **_ignored) -> xr.Dataset:
     """Read an EC-Lab / BT-Lab ASCII export (``.mpt``; with or without its header block).
 
     Parameters
@@ -193,7 +194,7 @@ def _eis_from_biologic(path, names, values, nums, *, sha256, attrs, reader, colu
     return eis_from_table(path, names, values, nums, reader=reader, sha256=sha256, attrs=attrs, columns=columns)
 
 
-def read_mpr(path, data: bytes, *, sha256: str | None = None, kind: str | None = None, **_ignored) -> "xr.Dataset":  # noqa: F821
+def read_mpr(path, data: bytes, *, sha256: str | None = None, kind: str | None = None, **_ignored) -> xr.Dataset:
     """Read a BioLogic binary ``.mpr`` file through galvani.
 
     Parameters
@@ -238,7 +239,7 @@ def read_mpr(path, data: bytes, *, sha256: str | None = None, kind: str | None =
     sd = getattr(mpr, "startdate", None)
     if sd is not None:
         attrs["start_time"] = str(sd)
-    nums = list(range(1, len(arr) + 1))
+    nums: list[int] = []  # binary file: no line numbers in messages
     is_eis = kind == "eis" or (kind is None and "freq/Hz" in names)
     if is_eis:
         return _eis_from_biologic(path, names, values, nums, sha256=sha256, attrs=attrs, reader="biologic-mpr")

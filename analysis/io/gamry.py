@@ -6,7 +6,8 @@ instead of the raw ``Zreal``/``Zimag`` and the ``drift_corrected`` attribute is 
 """
 from __future__ import annotations
 
-import numpy as np
+
+import xarray as xr
 
 from analysis.io._common import ReadError, make_eis, parse_table
 
@@ -14,7 +15,7 @@ _TAGS = {"EISPOT": "potentiostatic", "EISGALV": "galvanostatic", "GALVEIS": "gal
          "HYBRIDEIS": "hybrid"}
 
 
-def read_dta(path, text: str, *, sha256: str | None = None, **_ignored) -> "xr.Dataset":  # noqa: F821
+def read_dta(path, text: str, *, sha256: str | None = None, **_ignored) -> xr.Dataset:
     """Read the impedance table (``ZCURVE``) of a Gamry ``.DTA`` file.
 
     Parameters

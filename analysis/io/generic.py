@@ -11,6 +11,7 @@ import re
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 
 from analysis.io._columns import UnitError, cycling_columns, eis_columns, temperature_to_k
 from analysis.io._common import ReadError, make_cycling, make_eis, parse_table, stack_spectra
@@ -105,7 +106,7 @@ def resolve_column_map(path, names: list[str] | None, colmap: dict) -> dict:
 
 def eis_from_table(path, names: list[str] | None, values: np.ndarray, lines: list[int], *, reader: str,
                    sha256: str | None = None, attrs: dict | None = None, columns: dict | None = None,
-                   loop_dim: str = "loop") -> "xr.Dataset":  # noqa: F821
+                   loop_dim: str = "loop") -> xr.Dataset:
     """Build an ``eis`` dataset from a numeric table and its header.
 
     Parameters
@@ -146,7 +147,7 @@ def eis_from_table(path, names: list[str] | None, values: np.ndarray, lines: lis
     else:
         if ncol < 3:
             raise ReadError(path, f"only {ncol} numeric column(s): an impedance table needs frequency, Z' and Z''",
-                            lines[0])
+                            lines[0] if lines else None)
         first = values[:, 0]
         if ncol >= 4 and np.allclose(first, np.arange(first.size) + first[0]) and first[0] in (0, 1):
             spec = {"frequency": (1, 1.0), "z_real": (2, 1.0), "z_imag": (3, 1.0)}
@@ -180,7 +181,7 @@ def eis_from_table(path, names: list[str] | None, values: np.ndarray, lines: lis
     if skip.any():
         keep = ~skip
         f, zr, zi, values = f[keep], zr[keep], zi[keep], values[keep]
-        lines = [ln for ln, k in zip(lines, keep) if k]
+        lines = [ln for ln, k in zip(lines, keep) if k] if len(lines) == len(keep) else []
         a["skipped_rows"] = int(skip.sum())
         if f.size == 0:
             raise ReadError(path, "no impedance rows (all rows have frequency 0 and zero impedance)")
@@ -198,16 +199,17 @@ def eis_from_table(path, names: list[str] | None, values: np.ndarray, lines: lis
     if groups is not None:
         labels = []
         spectra = []
-        lines_arr = np.asarray(lines)
+        lines_arr = np.asarray(lines) if len(lines) == len(f) else None
         order = pd.unique(groups)
         if len(order) > 1:
             for g in order:
                 m = groups == g
-                spectra.append(make_eis(path, f[m], zr[m], zi[m], reader=reader, lines=list(lines_arr[m]),
+                spectra.append(make_eis(path, f[m], zr[m], zi[m], reader=reader,
+                                        lines=None if lines_arr is None else list(lines_arr[m]),
                                         sha256=sha256, attrs=a, columns=col_names))
                 labels.append(int(g) if float(g).is_integer() else g)
             return stack_spectra(path, spectra, loop_dim, labels)
-    return make_eis(path, f, zr, zi, reader=reader, lines=lines, sha256=sha256, attrs=a, columns=col_names)
+    return make_eis(path, f, zr, zi, reader=reader, lines=lines or None, sha256=sha256, attrs=a, columns=col_names)
 
 
 def _sweeps(f: np.ndarray) -> np.ndarray | None:
@@ -234,7 +236,7 @@ def _sweeps(f: np.ndarray) -> np.ndarray | None:
 
 
 def read_eis_text(path, text: str, *, sha256: str | None = None, columns: dict | None = None,
-                  reader: str = "generic-eis", attrs: dict | None = None, **_ignored) -> "xr.Dataset":  # noqa: F821
+                  reader: str = "generic-eis", attrs: dict | None = None, **_ignored) -> xr.Dataset:
     """Read a delimited impedance table (any delimiter, optional header, optional comments).
 
     Parameters
@@ -272,7 +274,7 @@ def read_eis_text(path, text: str, *, sha256: str | None = None, columns: dict |
 
 def read_cycling_frame(path, df: pd.DataFrame, *, reader: str, sha256: str | None = None, attrs: dict | None = None,
                        columns: dict | None = None, status_map=None, current_sign: float = 1.0,
-                       header_line: int | None = None) -> "xr.Dataset":  # noqa: F821
+                       header_line: int | None = None) -> xr.Dataset:
     """Build a ``cycling`` dataset from a table of cycler records with recognisable headers.
 
     Parameters
@@ -422,7 +424,7 @@ def read_table_text(path, text: str, *, sep=None, header_line: int | None = None
 
 
 def read_cycling_text(path, text: str, *, sha256: str | None = None, columns: dict | None = None,
-                      reader: str = "generic-cycling", attrs: dict | None = None, **_ignored) -> "xr.Dataset":  # noqa: F821
+                      reader: str = "generic-cycling", attrs: dict | None = None, **_ignored) -> xr.Dataset:
     """Read a delimited cycler table with a header naming time, voltage and current (units from the header).
 
     Parameters

@@ -11,6 +11,7 @@ import io
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 
 from analysis.io._common import ReadError, make_cycling
 
@@ -24,7 +25,7 @@ def _col(df, *cands):
     return None
 
 
-def read_maccor(path, text: str, *, sha256: str | None = None, **_ignored) -> "xr.Dataset":  # noqa: F821
+def read_maccor(path, text: str, *, sha256: str | None = None, **_ignored) -> xr.Dataset:
     """Read a Maccor text export.
 
     Parameters

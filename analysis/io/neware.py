@@ -12,6 +12,7 @@ import zipfile
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 
 from analysis.io._common import ReadError, _first, make_cycling, sanitize_name
 from analysis.io.generic import read_cycling_frame, to_seconds
@@ -99,7 +100,7 @@ def test_time_from_step_time(step_time: np.ndarray, step_id: np.ndarray) -> np.n
 
 
 def read_nda(path, *, sha256: str | None = None, max_uncompressed: int | None = None, data: bytes | None = None,
-             **_ignored) -> "xr.Dataset":  # noqa: F821
+             **_ignored) -> xr.Dataset:
     """Read a NEWARE ``.nda`` or ``.ndax`` file through NewareNDA.
 
     Parameters
@@ -212,7 +213,7 @@ def read_nda(path, *, sha256: str | None = None, max_uncompressed: int | None = 
     )
 
 
-def read_btsda_csv(path, text: str, *, sha256: str | None = None, **_ignored) -> "xr.Dataset":  # noqa: F821
+def read_btsda_csv(path, text: str, *, sha256: str | None = None, **_ignored) -> xr.Dataset:
     """Read a NEWARE BTSDA CSV export: the flat record table or the nested 'regular' export.
 
     Parameters
@@ -252,7 +253,7 @@ def read_btsda_csv(path, text: str, *, sha256: str | None = None, **_ignored) ->
                               columns={"time": "Cumulative Time"} if "Cumulative Time" in df.columns else None)
 
 
-def _read_nested(path, lines: list[str], *, sha256: str | None) -> "xr.Dataset":  # noqa: F821
+def _read_nested(path, lines: list[str], *, sha256: str | None) -> xr.Dataset:
     """Nested BTSDA export: cycle rows, step rows (one leading comma), record rows (two)."""
     cyc_hdr = lines[0].split(",")
     step_hdr = lines[1].split(",")[1:]

@@ -5,11 +5,13 @@ skipped and counted in ``skipped_rows``. ``Zim`` is Im(Z) (negative for a capaci
 """
 from __future__ import annotations
 
+import xarray as xr
+
 from analysis.io.generic import read_eis_text
 
 
 def read_parstat(path, text: str, *, sha256: str | None = None, columns: dict | None = None,
-                 **_ignored) -> "xr.Dataset":  # noqa: F821
+                 **_ignored) -> xr.Dataset:
     """Read a Parstat text export (``Frequency (Hz)``, ``Zre (ohms)``, ``Zim (ohms)`` columns).
 
     Parameters

@@ -5,11 +5,13 @@ spectrum one description line followed by its rows; several spectra become a ``l
 """
 from __future__ import annotations
 
+import xarray as xr
+
 from analysis.io._common import ReadError, make_eis, parse_table, stack_spectra
 from analysis.io.generic import _is_num, split_line
 
 
-def read_relaxis(path, text: str, *, sha256: str | None = None, **_ignored) -> "xr.Dataset":  # noqa: F821
+def read_relaxis(path, text: str, *, sha256: str | None = None, **_ignored) -> xr.Dataset:
     """Read a RelaxIS export.
 
     Parameters

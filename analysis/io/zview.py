@@ -1,11 +1,13 @@
 """Scribner ZPlot / ZView ``.z`` files (``ZPLOT2 ASCII``): the table after ``End Comments``."""
 from __future__ import annotations
 
+import xarray as xr
+
 from analysis.io._common import ReadError, make_eis, parse_table
 from analysis.io.generic import detect_layout, split_line
 
 
-def read_z(path, text: str, *, sha256: str | None = None, **_ignored) -> "xr.Dataset":  # noqa: F821
+def read_z(path, text: str, *, sha256: str | None = None, **_ignored) -> xr.Dataset:
     """Read a ZPlot/ZView ``.z`` file.
 
     Parameters

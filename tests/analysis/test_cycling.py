@@ -6,7 +6,7 @@ import pytest
 import xarray as xr
 
 import analysis  # noqa: F401  (registers ds.cycling)
-from _cycling_synth import cell
+from tests.analysis._cycling_synth import cell
 from analysis.cycling import detect_half_cycles, half_cycles, rate_blocks, summarize
 from analysis.errors import AnalysisError
 
@@ -163,3 +163,27 @@ def test_bad_input_errors():
         summarize(ds.assign_attrs(active_mass_mg=-1))
     with pytest.raises(AnalysisError, match="Dataset"):
         summarize({"a": 1})
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None)
+@given(first=st.sampled_from([1, -1]), lengths=st.lists(st.integers(3, 40), min_size=1, max_size=9),
+       rests=st.lists(st.integers(0, 4), min_size=9, max_size=9), cur=st.floats(0.01, 100.0))
+def test_property_detection_recovers_half_cycles(first, lengths, rests, cur):
+    """Alternating half-cycles of random length separated by random rests, without step info."""
+    sign, I, expect = first, [], []
+    for k, n in enumerate(lengths):
+        I += [sign * cur] * n + [0.0] * rests[k]
+        expect.append((sign, cur * (n - 1) / 3600.0))  # 1 s records, trapezoid within the run
+        sign = -sign
+    I = np.array(I)
+    ds = xr.Dataset({"time": ("record", np.arange(I.size, dtype=float)), "voltage": ("record", np.ones(I.size)),
+                     "current": ("record", I)})
+    tab = half_cycles(ds, use_steps=False, capacity_source="current")
+    assert tab.sizes["half_cycle"] == len(lengths)
+    np.testing.assert_array_equal(tab["direction"].values, [e[0] for e in expect])
+    np.testing.assert_allclose(tab["capacity"].values, [e[1] for e in expect], rtol=1e-9, atol=1e-15)
+    np.testing.assert_array_equal(tab["cycle"].values, np.arange(len(lengths)) // 2 + 1)

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from _cycling_synth import cell
+from tests.analysis._cycling_synth import cell
 from analysis.cli import main
 
 

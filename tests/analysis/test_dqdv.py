@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from _cycling_synth import cell, half_cycle, true_dqdv, v_of_q
+from tests.analysis._cycling_synth import cell, half_cycle, true_dqdv, v_of_q
 from analysis.dqdv import dqdv, dqdv_cycles, dvdq, dvdq_cycles, find_peaks, track_peaks
 from analysis.errors import AnalysisError
 
@@ -164,3 +164,19 @@ def test_track_peaks_on_dataarray_and_errors():
     with pytest.raises(AnalysisError, match="finite"):
         dqdv([np.nan, 1.0], [0, 1])
     assert isinstance(tp, xr.Dataset)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(5, 400), noise=st.floats(0, 5e-3), res=st.floats(1.0, 40.0), seed=st.integers(0, 2**16))
+def test_property_charge_conserved_and_non_negative(n, noise, res, seed):
+    rng = np.random.default_rng(seed)
+    q = np.cumsum(rng.uniform(0, 1e-2, n))
+    v = 1.0 + np.cumsum(rng.uniform(0, 2e-3, n)) + rng.normal(0, noise, n) if noise else 1.0 + np.cumsum(rng.uniform(0, 2e-3, n))
+    da = dqdv(v, q, resolution_mV=res, exclude_cv=False)
+    h = float(da.voltage[1] - da.voltage[0])
+    assert float(da.min()) >= -1e-12 * max(1.0, float(da.max()))
+    assert float(da.sum()) * h == pytest.approx(q[-1] - q[0], rel=1e-6, abs=1e-12)

@@ -198,3 +198,25 @@ def test_fit_many_single_spectrum_and_errors():
         fit_many(xr.DataArray(np.ones(3, complex), dims=("f",)), c)
     with pytest.raises(Exception, match="complex"):
         fit_many(xr.DataArray(np.ones(3), dims=("frequency",)), c)
+
+
+@pytest.mark.parametrize("spec, truth", [
+    ("R0", [5.0]),
+    ("C1", [1e-6]),
+    ("L1-R0", [1e-6, 3.0]),
+    ("R0-ZARC1-G1", [1.0, 10.0, 1e-3, 0.8, 5.0, 1e-1]),
+    ("R0-TLM1", [1.0, 10.0, 1e-3, 0.9]),
+    ("R0-p(R1,CPE1)-Ws1", [1.0, 10.0, 1e-4, 0.9, 20.0, 3.0]),
+    ("R0-p(R1,C1)-p(R2-Wo1,C2)", [0.0165, 0.0087, 3.3, 0.0054, 0.063, 233.0, 0.22]),
+])
+def test_every_element_fits_back_from_the_automatic_guess(spec, truth):
+    f = np.logspace(5, -2, 50)
+    r = fit_circuit(f, Circuit(spec).impedance(f, truth), spec)
+    assert r.success, r.message
+    np.testing.assert_allclose([r.params[k] for k in r.param_names], truth, rtol=1e-5)
+
+
+def test_all_parameters_fixed():
+    c = Circuit("R0-p(R1,C1)")
+    r = fit_circuit(F, c.impedance(F, [1, 2, 1e-3]), c, fixed=dict(R0=1, R1=2, C1=1e-3))
+    assert r.success and r.chi2 == pytest.approx(0, abs=1e-20)

@@ -194,3 +194,29 @@ def test_cli_read(capsys, ref_file):
     assert main(["read", "--list-formats"]) == 0
     assert main(["read", "/nonexistent/x.csv"]) == 1
     assert "file not found" in capsys.readouterr().err
+
+
+def test_squidstat_and_nova_headers(tmp_path):
+    p = tmp_path / "squid.csv"
+    p.write_text("Elapsed Time (s),Frequency (Hz),Z' (Ohms),-Z'' (Ohms),Z (Ohms),Phase Angle (deg)\n"
+                 + "".join(f"{k},{f:.17g},{z.real:.17g},{-z.imag:.17g},{abs(z):.17g},{np.angle(z, deg=True):.17g}\n"
+                           for k, (f, z) in enumerate(zip(F, Z))))
+    assert sio.sniff(p) == "squidstat-csv"
+    _check(sio.read(p))
+    q = tmp_path / "nova.txt"
+    q.write_text("Index;Frequency (Hz);Z' (Ω);-Z'' (Ω);Z (Ω);-Phase (°)\n"
+                 + "".join(f"{k};{f:.17g};{z.real:.17g};{-z.imag:.17g};{abs(z):.17g};{-np.angle(z, deg=True):.17g}\n"
+                           for k, (f, z) in enumerate(zip(F, Z))), encoding="utf-8")
+    _check(sio.read(q))
+
+
+def test_original_columns_match_newarenda_provenance(ref_file, reference_data):
+    import re
+
+    text = (reference_data / "cycling" / "PROVENANCE.md").read_text(encoding="utf-8")
+    for name in ("neware_navani_test.ndax", "neware_NewareNDA_Issue72_TestFile.nda"):
+        block = text.split(f"## {name}", 1)[1].split("\n## ", 1)[0]
+        cols = re.search(r"parsed by NewareNDA\.read: rows=\d+, columns\(\d+\)=\[(.*)\]", block).group(1)
+        expected = [c.strip().strip("'") for c in cols.split(",")]
+        ds = sio.read(ref_file(f"cycling/{name}"))
+        assert ds.attrs["original_columns"].split(", ") == expected

@@ -150,3 +150,16 @@ def test_ingest_cli(tmp_path, eis_file, capsys):
     assert "already in the store" in cap.out and "bad.csv: unknown format" in cap.err
     (e,) = store.open(d).list()
     assert e.metadata == {"area_cm2": 0.5, "sample": "S1"} and e.user == "bob"
+
+
+def test_ingest_bytes_upload(tmp_path, eis_file):
+    st = store.open(tmp_path / "st")
+    e = st.ingest_bytes(eis_file.read_bytes(), "my spectrum.csv", metadata={"sample": "A"}, user="u")
+    assert e.created and e.source_file == "my spectrum.csv"
+    assert st.load(e.id).attrs["source_file"] == "my spectrum.csv"
+    before = snapshot(st.root)
+    with pytest.raises(sio.ReadError, match="unsafe file name"):
+        st.ingest_bytes(b"1,2,3\n", "../../x.csv")
+    with pytest.raises(sio.ReadError):
+        st.ingest_bytes(b"\x00garbage", "g.csv")
+    assert snapshot(st.root) == before

@@ -1,4 +1,4 @@
-"""A tiny Panel app served by the server tests: shows who is logged in and which store opens."""
+"""A tiny Panel app served by the server tests: who is logged in, which store opens, how many datasets."""
 import panel as pn
 
 from dashboard import access
@@ -6,6 +6,12 @@ from dashboard import access
 try:
     _store = access.session_store()
     _where = "none" if _store is None else _store.name
+    try:
+        from analysis import store as _st
+
+        _n = len(_st.open(_store).list()) if _store is not None and _store.exists() else 0
+    except ImportError:
+        _n = -1
 except access.AccessDenied as exc:
-    _where = f"denied ({exc})"
-pn.pane.Markdown(f"SSB-PROBE user={pn.state.user} store={_where}").servable()
+    _where, _n = f"denied ({exc})", 0
+pn.pane.Markdown(f"SSB-PROBE user={pn.state.user} store={_where} datasets={_n}").servable()

@@ -140,3 +140,17 @@ def test_json_log_lines():
     doc = json.loads(JsonFormatter().format(rec))
     assert doc["msg"] == "login" and doc["user"] == "alice" and doc["level"] == "INFO"
     assert doc["ts"].endswith("Z")
+
+
+def test_login_status_pane(monkeypatch, lab):
+    import panel as pn
+
+    monkeypatch.delenv("SSB_AUTH", raising=False)
+    assert not access.login_status().visible
+    root, uf = lab
+    monkeypatch.setenv("SSB_AUTH", "password")
+    monkeypatch.setenv("SSB_STORE", str(root))
+    monkeypatch.setenv("SSB_USERS_FILE", str(uf))
+    monkeypatch.setattr(type(pn.state), "user", property(lambda self: "alice<b>"))
+    text = access.login_status().object
+    assert "alice&lt;b&gt;" in text and 'href="logout"' in text

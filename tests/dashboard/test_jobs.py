@@ -43,8 +43,8 @@ def test_same_result_as_direct_call_and_cache(local_threads, tmp_path):
     da = _batch()
     direct = per_spectrum_stats(da, scale=2.0)
     job = jobs.submit_batch("stats", da, store=tmp_path, chunk_size=7, scale=2.0)
-    assert job.n_chunks == 6 and job.n_items == 40
     got = job.result(timeout=60)
+    assert job.n_chunks == 6 and job.n_items == 40
     xr.testing.assert_identical(got, direct)
     assert job.status == "finished" and job.progress() == 1.0
     assert len(list((tmp_path / ".cache" / "jobs").glob("*.pkl"))) == 1
@@ -81,6 +81,21 @@ def test_progress_and_cancel(local_threads):
     with pytest.raises(jobs.JobError, match="cancelled"):
         job.result(timeout=1)
     assert job.progress() < 1
+
+
+def test_submit_from_a_running_event_loop(local_threads):
+    """Panel callbacks run on the server's event loop: submitting there must neither fail nor block."""
+    import asyncio
+
+    async def session_callback():
+        job = jobs.submit_batch("slow", np.arange(3), 0.3, chunk_size=1)
+        assert not job.done() and job.progress() == 0  # returned before the work was done
+        while not job.done():
+            await asyncio.sleep(0.02)
+        return job
+
+    job = asyncio.run(session_callback())
+    assert job.status == "finished" and list(job.result()) == [0, 1, 2]
 
 
 def test_unknown_function_and_errors(local_threads):

@@ -4,7 +4,6 @@ from __future__ import annotations
 import io
 import json
 import stat
-import subprocess
 import sys
 
 import pytest
@@ -71,19 +70,20 @@ def test_parse_stores():
         users.parse_stores("../etc", "al")
 
 
-def test_cli_add_list_remove(tmp_path):
+def test_cli_add_list_remove(tmp_path, monkeypatch, capsys):
+    """Through the real ``ssb-explorer`` entry point (in process: importing every command is slow)."""
+    from analysis.cli import main
+
     f = tmp_path / "users.json"
-    cmd = [sys.executable, "-m", "analysis.cli", "users"]
-    r = subprocess.run(cmd + ["add", "carol", "--file", str(f), "--password-stdin", "--stores", "lab,carol"],
-                       input="s3cret-pass\n", capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0, r.stderr
+    monkeypatch.setattr(sys, "stdin", io.StringIO("s3cret-pass\n"))
+    assert main(["users", "add", "carol", "--file", str(f), "--password-stdin", "--stores", "lab,carol"]) == 0
     assert users.authenticate(f, "carol", "s3cret-pass")
-    r = subprocess.run(cmd + ["list", "--file", str(f)], capture_output=True, text=True, timeout=60)
-    assert r.stdout.split() == ["carol", "lab,carol"]
-    r = subprocess.run(cmd + ["remove", "carol", "--file", str(f)], capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0 and users.load_users(f) == {}
-    r = subprocess.run(cmd + ["remove", "carol", "--file", str(f)], capture_output=True, text=True, timeout=60)
-    assert r.returncode == 1 and "not found" in r.stderr
+    capsys.readouterr()
+    assert main(["users", "list", "--file", str(f)]) == 0
+    assert capsys.readouterr().out.split() == ["carol", "lab,carol"]
+    assert main(["users", "remove", "carol", "--file", str(f)]) == 0 and users.load_users(f) == {}
+    assert main(["users", "remove", "carol", "--file", str(f)]) == 1
+    assert "not found" in capsys.readouterr().err
 
 
 def test_run_reads_password_from_stdin(tmp_path, monkeypatch):

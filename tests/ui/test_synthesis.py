@@ -53,3 +53,17 @@ def test_synthesis_page_loads_and_follows_sliders(ui_page, app_url):
     wait_idle(page)
     assert plot_data(page) != after
     page.console.assert_clean()
+
+
+def test_shared_url_restores_the_view(ui_page, app_url):
+    page = ui_page
+    page.goto(app_url + "?page=synthesis&synthesis.frb_pct=20.0&synthesis.bmr=40.0&synthesis.temperature_C=55.0")
+    readout = page.locator(".ssb-readout").first
+    sid, ea, _ = _expected_readout(20, 40)
+    expect(readout).to_contain_text(sid)
+    expect(readout).to_contain_text("σ(55 °C)")
+    # moving a slider writes the new state into the URL, ready to share
+    move_slider(page, "frb_pct", "ArrowLeft")
+    expect(readout).to_contain_text(_expected_readout(10, 40)[0])
+    page.wait_for_function("() => window.location.search.includes('synthesis.frb_pct=10')")
+    page.console.assert_clean()

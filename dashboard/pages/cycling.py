@@ -1,0 +1,472 @@
+"""Cycling & dQ/dV explorer (studies S2, S3, S5): per-cycle summaries, rate capability, dQ/dV peaks.
+
+Every number comes from :mod:`analysis.cycling` and :mod:`analysis.dqdv`. The dQ/dV (or dV/dQ)
+of *every* half-cycle of the chosen direction is computed once per (dataset, direction,
+resolution) with :func:`analysis.dqdv.dqdv_cycles` and cached; moving the cycle-range slider
+only slices that array, so a 400-cycle test stays responsive. More than ``MAX_CURVES`` selected
+cycles are decimated for display (evenly spaced, first and last kept; the plot title says so).
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import holoviews as hv
+import numpy as np
+import panel as pn
+import param
+
+from analysis.errors import SSBError
+from dashboard import data, theme
+from dashboard.widgets import throttled
+
+#: most dQ/dV curves drawn at once; larger selections are decimated (stated in the title)
+MAX_CURVES = 40
+RESOLUTIONS_MV = [1.0, 2.0, 3.0, 5.0, 7.5, 10.0, 15.0, 20.0, 30.0]
+_WINDOW_RE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(?:-|–|—|to|\.\.)\s*(\d+(?:\.\d*)?|\.\d+)\s*$")
+
+
+# ---------------------------------------------------------------------------------- cached calls
+@lru_cache(maxsize=16)
+def nominal_capacity_mAh(name: str) -> float | None:
+    """Capacity defining 1C (mAh) from the cell's ``c_rate_basis_mAh_g`` attr, else None.
+
+    The active mass is the ratio of :func:`analysis.cycling.summarize`'s capacity and specific
+    capacity, so the mass basis is exactly the analysis' own.
+    """
+    from analysis.cycling import summarize
+
+    ds = data.load(name)
+    basis = ds.attrs.get("c_rate_basis_mAh_g")
+    if basis is None:
+        return None
+    s = summarize(ds)
+    if "discharge_capacity_specific" not in s:
+        return None
+    q, qs = s["discharge_capacity"].values, s["discharge_capacity_specific"].values
+    ok = np.isfinite(q) & np.isfinite(qs) & (qs > 0)
+    if not ok.any():
+        return None
+    return float(basis) * float(np.median(q[ok] / qs[ok]))
+
+
+@lru_cache(maxsize=32)
+def summary(name: str, reference: str):
+    """:func:`analysis.cycling.summarize` of dataset ``name`` (retention vs ``reference``)."""
+    from analysis.cycling import summarize
+
+    return summarize(data.load(name), reference=reference, nominal_capacity_mAh=nominal_capacity_mAh(name))
+
+
+@lru_cache(maxsize=16)
+def rate(name: str):
+    """:func:`analysis.cycling.rate_blocks` of dataset ``name``."""
+    from analysis.cycling import rate_blocks
+
+    return rate_blocks(summary(name, "max"))
+
+
+@lru_cache(maxsize=24)
+def dqdv_all(name: str, direction: str, resolution_mV: float):
+    """dQ/dV (mAh/V) of every ``direction`` half-cycle of ``name``: DataArray (cycle, voltage)."""
+    from analysis.dqdv import dqdv_cycles
+
+    return dqdv_cycles(data.load(name), None, direction, resolution_mV=resolution_mV)
+
+
+@lru_cache(maxsize=24)
+def dvdq_all(name: str, direction: str, resolution_mV: float):
+    """dV/dQ (V/mAh) of every ``direction`` half-cycle, with a 2-D ``capacity`` coordinate (mAh)."""
+    from analysis.dqdv import dvdq_cycles
+
+    return dvdq_cycles(data.load(name), None, direction, resolution_mV=resolution_mV)
+
+
+@lru_cache(maxsize=64)
+def peaks(name: str, direction: str, resolution_mV: float, windows: tuple[tuple[float, float], ...]):
+    """:func:`analysis.dqdv.track_peaks` over the whole test (windows follow the drifting peaks)."""
+    from analysis.dqdv import track_peaks
+
+    return track_peaks(dqdv_all(name, direction, resolution_mV), list(windows), direction=direction,
+                       resolution_mV=resolution_mV)
+
+
+@lru_cache(maxsize=24)
+def auto_windows(name: str, direction: str, resolution_mV: float) -> tuple[tuple[float, float], ...]:
+    """Starting windows (V) around the main peaks of the first half-cycle.
+
+    The up to three most prominent peaks (:func:`analysis.dqdv.find_peaks`, at least 0.15 V
+    apart) each get a window of +-0.12 V, shrunk so that neighbouring windows do not overlap.
+    """
+    from analysis.dqdv import find_peaks
+
+    da = dqdv_all(name, direction, resolution_mV)
+    fp = find_peaks(da.isel(cycle=0), prominence=0.2)
+    order = np.argsort(-fp["prominence"].values)
+    chosen: list[float] = []
+    for i in order:
+        x = float(fp["position"].values[i])
+        if np.isfinite(x) and all(abs(x - c) > 0.15 for c in chosen):
+            chosen.append(x)
+        if len(chosen) == 3:
+            break
+    chosen.sort()
+    out = []
+    for k, x in enumerate(chosen):
+        lo = x - 0.12 if k == 0 else max(x - 0.12, (x + chosen[k - 1]) / 2)
+        hi = x + 0.12 if k == len(chosen) - 1 else min(x + 0.12, (x + chosen[k + 1]) / 2)
+        out.append((round(lo, 3), round(hi, 3)))
+    return tuple(out)
+
+
+def parse_windows(text: str) -> tuple[tuple[float, float], ...]:
+    """Parse ``"1.8-2.4, 1.4-1.8"`` into ((1.8, 2.4), (1.4, 1.8)) (V); ValueError when malformed."""
+    out = []
+    for part in [p for p in re.split(r"[,;]", text or "") if p.strip()]:
+        m = _WINDOW_RE.match(part)
+        if not m:
+            raise ValueError(f"peak window {part.strip()!r}: expected 'low-high' in V, e.g. 1.8-2.4")
+        lo, hi = float(m.group(1)), float(m.group(2))
+        if lo > hi:
+            lo, hi = hi, lo
+        if hi - lo <= 0 or hi > 10:
+            raise ValueError(f"peak window {part.strip()!r}: need 0 <= low < high <= 10 V")
+        out.append((lo, hi))
+    if not out:
+        raise ValueError("no peak window given (type e.g. '1.8-2.4, 1.4-1.8' or 'auto')")
+    if len(out) > 6:
+        raise ValueError("at most 6 peak windows")
+    return tuple(out)
+
+
+def decimate_cycles(cycles: np.ndarray, max_n: int = MAX_CURVES) -> np.ndarray:
+    """At most ``max_n`` evenly spaced entries of ``cycles`` (first and last kept)."""
+    cycles = np.asarray(cycles)
+    if cycles.size <= max_n:
+        return cycles
+    idx = np.unique(np.round(np.linspace(0, cycles.size - 1, max_n)).astype(int))
+    return cycles[idx]
+
+
+def _fmt_c(c: float) -> str:
+    if not np.isfinite(c):
+        return "?"
+    return f"{c:.2g}C" if c < 1 else f"{c:.3g}C"
+
+
+class CyclingExplorer(pn.viewable.Viewer):
+    """Capacity, CE, retention, polarisation and rate capability; dQ/dV curves and tracked peaks."""
+
+    dataset = param.Selector(default=None, objects=[], label="Cell",
+                             doc="Cycling dataset (kind cycling) shown on the page.")
+    reference = param.Selector(default="max", objects=["max", "first"], label="Retention reference",
+                               doc="Capacity retention relative to the maximum or the first discharge capacity.")
+    cycle_range = param.Range(default=(1, 1), bounds=(1, 1), label="Cycle range",
+                              doc="First and last cycle (inclusive) whose dQ/dV curves are overlaid.")
+    mode = param.Selector(default="dQ/dV", objects=["dQ/dV", "dV/dQ"], label="Derivative",
+                          doc="Differential capacity dQ/dV (mAh/V) against voltage, or dV/dQ (V/mAh) against capacity.")
+    direction = param.Selector(default="charge", objects=["charge", "discharge"], label="Half-cycle",
+                               doc="Analyse the charge or the discharge half-cycles.")
+    resolution_mV = param.Selector(default=5.0, objects=RESOLUTIONS_MV, label="Voltage resolution (mV)",
+                                   doc="Smoothing of dQ/dV: FWHM of the Gaussian kernel in mV.")
+    windows = param.String(default="auto", label="Peak windows (V)",
+                           doc="Voltage windows of the tracked peaks, 'lo-hi' in V separated by commas "
+                               "(e.g. '1.8-2.4, 1.4-1.8'), or 'auto' (main peaks of the first cycle).")
+
+    def __init__(self, dataset: str | None = None, **params):
+        super().__init__(**params)
+        self.param.dataset.objects = data.names("cycling")
+        self._range_widget = None
+        self.dataset = dataset or (self.param.dataset.objects[0] if self.param.dataset.objects else None)
+        self._on_dataset()
+        self._widgets = self._make_widgets()
+
+    # ------------------------------------------------------------------ state
+    def url_params(self) -> list[str]:
+        """Parameters that go into a shared URL."""
+        return ["dataset", "reference", "cycle_range", "mode", "direction", "resolution_mV", "windows"]
+
+    @param.depends("dataset", watch=True)
+    def _on_dataset(self):
+        if self.dataset is None:
+            return
+        cyc = self._cycles()
+        lo, hi = int(cyc.min()), int(cyc.max())
+        self.param.cycle_range.bounds = (lo, hi)
+        cur = tuple(self.cycle_range)
+        if not (lo <= cur[0] <= cur[1] <= hi) or cur == (1, 1):
+            self.cycle_range = (lo, hi)
+        if self._range_widget is not None:
+            self._range_widget.param.update(start=lo, end=max(hi, lo + 1))
+
+    def _cycles(self) -> np.ndarray:
+        return summary(self.dataset, self.reference)["cycle"].values
+
+    def _summary(self):
+        return summary(self.dataset, self.reference)
+
+    def _range(self) -> tuple[int, int]:
+        a, b = (int(round(v)) for v in self.cycle_range)
+        return (a, b) if a <= b else (b, a)
+
+    def effective_windows(self) -> tuple[tuple[float, float], ...]:
+        """Peak windows in use (V): parsed from ``windows`` or found automatically."""
+        if (self.windows or "").strip().lower() in ("", "auto"):
+            return auto_windows(self.dataset, self.direction, float(self.resolution_mV))
+        return parse_windows(self.windows)
+
+    def _deriv(self):
+        res = float(self.resolution_mV)
+        if self.mode == "dV/dQ":
+            return dvdq_all(self.dataset, self.direction, res)
+        return dqdv_all(self.dataset, self.direction, res)
+
+    def _peaks(self):
+        return peaks(self.dataset, self.direction, float(self.resolution_mV), self.effective_windows())
+
+    def _cap_var(self) -> tuple[str, str, str]:
+        """(charge var, discharge var, unit) of the capacity shown (specific when available)."""
+        s = self._summary()
+        if "discharge_capacity_specific" in s:
+            return "charge_capacity_specific", "discharge_capacity_specific", "mAh/g"
+        return "charge_capacity", "discharge_capacity", "mAh"
+
+    # ------------------------------------------------------------------ widgets
+    def _make_widgets(self):
+        lo, hi = self.param.cycle_range.bounds
+        self._range_widget = throttled(self, "cycle_range", pn.widgets.IntRangeSlider,
+                                       start=lo, end=max(hi, lo + 1), step=1)
+        return [
+            pn.widgets.Select.from_param(self.param.dataset, name="Cell"),
+            pn.widgets.RadioButtonGroup.from_param(self.param.reference, name="Retention reference"),
+            pn.pane.Markdown("#### Differential capacity", margin=(10, 5, 0, 5)),
+            self._range_widget,
+            pn.widgets.RadioButtonGroup.from_param(self.param.mode, name="Derivative"),
+            pn.widgets.RadioButtonGroup.from_param(self.param.direction, name="Half-cycle"),
+            throttled(self, "resolution_mV", pn.widgets.DiscreteSlider, name="Voltage resolution (mV)"),
+            pn.widgets.TextInput.from_param(self.param.windows, name="Peak windows (V)",
+                                            placeholder="auto, or e.g. 1.8-2.4, 1.4-1.8",
+                                            css_classes=["ssb-w-windows"]),
+        ]
+
+    def controls(self):
+        """Sidebar controls."""
+        return pn.Column(*self._widgets, sizing_mode="stretch_width")
+
+    # ------------------------------------------------------------------ read-outs
+    @param.depends("dataset", "reference", "cycle_range", "direction", "resolution_mV", "windows")
+    def readout(self):
+        """Selected cycle range, capacity and retention at its last cycle, peak positions at its ends."""
+        try:
+            s = self._summary()
+            a, b = self._range()
+            cyc = s["cycle"].values
+            sel = cyc[(cyc >= a) & (cyc <= b)]
+            _, dvar, unit = self._cap_var()
+            last = s.sel(cycle=int(sel[-1])) if sel.size else None
+            lines = [f"**Cycles** {a}–{b} ({sel.size} cycles)"]
+            if last is not None:
+                ref = s.attrs.get("retention_reference_cycle")
+                lines.append(f"**Discharge capacity, cycle {int(sel[-1])}** = {float(last[dvar]):.1f} {unit}"
+                             f" · **retention** = {float(last['retention']):.2f} % (vs cycle {ref}, {self.reference})"
+                             f" · **CE** = {float(last['coulombic_efficiency']):.2f} %")
+        except SSBError as exc:
+            return pn.pane.Alert(f"Cannot summarise this cell: {exc}", alert_type="danger")
+        try:
+            wins = self.effective_windows()
+            tp = self._peaks()
+            pk = []
+            pc = tp["cycle"].values
+            ps = pc[(pc >= a) & (pc <= b)]
+            if ps.size:
+                c0, c1 = int(ps[0]), int(ps[-1])
+                for name, w in zip(tp["peak"].values, wins):
+                    p0 = float(tp["position"].sel(cycle=c0, peak=name))
+                    p1 = float(tp["position"].sel(cycle=c1, peak=name))
+                    pk.append(f"{w[0]:g}–{w[1]:g} V: {p0:.3f} V (cycle {c0}) → {p1:.3f} V (cycle {c1}),"
+                              f" shift {1e3 * (p1 - p0):+.0f} mV")
+            lines.append(f"**{self.direction.capitalize()} peaks** ({float(self.resolution_mV):g} mV): "
+                         + ("; ".join(pk) if pk else "none in this range"))
+        except (SSBError, ValueError) as exc:
+            lines.append(f"**Peaks**: {exc}")
+        return pn.pane.Markdown("  \n".join(lines), css_classes=["ssb-readout"], sizing_mode="stretch_width")
+
+    @param.depends("windows", "dataset", "direction", "resolution_mV")
+    def messages(self):
+        """An alert when the peak windows cannot be parsed (else nothing)."""
+        try:
+            self.effective_windows()
+        except ValueError as exc:
+            return pn.pane.Alert(str(exc), alert_type="warning", sizing_mode="stretch_width")
+        except SSBError as exc:
+            return pn.pane.Alert(f"Peak windows: {exc}", alert_type="warning", sizing_mode="stretch_width")
+        return pn.pane.Markdown("", height=0, margin=0)
+
+    # ------------------------------------------------------------------ plots
+    def _span(self):
+        a, b = self._range()
+        return hv.VSpan(a - 0.5, b + 0.5).opts(color=theme.OKABE_ITO[5], alpha=0.12, line_alpha=0)
+
+    @param.depends("dataset", "reference", "cycle_range")
+    def capacity_plot(self):
+        """Charge and discharge capacity (specific when available) against cycle."""
+        s = self._summary()
+        cvar, dvar, unit = self._cap_var()
+        c = s["cycle"].values
+        yl = f"Capacity ({unit})"
+        ch = hv.Scatter((c, s[cvar].values), "Cycle", yl, label="charge").opts(
+            color=theme.OKABE_ITO[3], size=4, marker="triangle")
+        di = hv.Scatter((c, s[dvar].values), "Cycle", yl, label="discharge").opts(color=theme.OKABE_ITO[0], size=4)
+        return (self._span() * ch * di).opts(title="Capacity", legend_position="top_right", **theme.PLOT_OPTS)
+
+    @param.depends("dataset", "reference", "cycle_range")
+    def ce_plot(self):
+        """Coulombic efficiency (%) against cycle (convention in the axis label)."""
+        s = self._summary()
+        conv = s.attrs.get("ce_convention", "")
+        sc = hv.Scatter((s["cycle"].values, s["coulombic_efficiency"].values), "Cycle",
+                        f"CE ({conv}) (%)").opts(color=theme.OKABE_ITO[2], size=4)
+        return (self._span() * sc).opts(title="Coulombic efficiency", **theme.PLOT_OPTS)
+
+    @param.depends("dataset", "reference", "cycle_range")
+    def retention_plot(self):
+        """Capacity retention (%) against cycle, relative to the chosen reference."""
+        s = self._summary()
+        ref = s.attrs.get("retention_reference_cycle")
+        sc = hv.Curve((s["cycle"].values, s["retention"].values), "Cycle", "Retention (%)").opts(
+            color=theme.OKABE_ITO[0], line_width=2)
+        line = hv.HLine(100).opts(color="grey", line_dash="dashed", line_width=1)
+        return (self._span() * line * sc).opts(
+            title=f"Retention vs cycle {ref} ({'maximum' if self.reference == 'max' else 'first'})", **theme.PLOT_OPTS)
+
+    @param.depends("dataset", "reference", "cycle_range")
+    def polarisation_plot(self):
+        """Polarisation (mean charge V - mean discharge V) against cycle."""
+        s = self._summary()
+        c = s["cycle"].values
+        yl = "Polarisation (V)"
+        p1 = hv.Curve((c, s["polarisation"].values), "Cycle", yl, label="mean V (energy/capacity)").opts(
+            color=theme.OKABE_ITO[4], line_width=2)
+        p2 = hv.Curve((c, s["polarisation_mid"].values), "Cycle", yl, label="at half capacity").opts(
+            color=theme.OKABE_ITO[1], line_width=1.5, line_dash="dashed")
+        return (self._span() * p1 * p2).opts(title="Polarisation", legend_position="top_left", **theme.PLOT_OPTS)
+
+    @param.depends("dataset")
+    def rate_plot(self):
+        """Rate capability: mean discharge capacity of each block of equal C-rate."""
+        try:
+            rb = rate(self.dataset)
+        except SSBError as exc:
+            return hv.Bars([], "Block", "Capacity").opts(title=f"Rate capability: {exc}", **theme.PLOT_OPTS)
+        spec = "discharge_capacity_specific" in rb
+        var = "discharge_capacity_specific" if spec else "discharge_capacity"
+        unit = "mAh/g" if spec else "mAh"
+        labels = [f"{_fmt_c(float(c))} · {int(f)}–{int(l)}" for c, f, l in
+                  zip(rb["c_rate"].values, rb["first_cycle"].values, rb["last_cycle"].values)]
+        vals = rb[var].values
+        bars = hv.Bars((labels, vals, rb["current"].values), "C-rate · cycles",
+                       [f"Mean discharge capacity ({unit})", "Current (mA)"]).opts(
+            color=theme.OKABE_ITO[0], alpha=0.85, **{**theme.PLOT_OPTS, "show_grid": False})
+        basis = "nominal capacity from c_rate_basis_mAh_g" if nominal_capacity_mAh(self.dataset) else \
+            "1C = largest discharge capacity"
+        nb = rb.sizes["block"]
+        title = (f"Rate capability ({nb} blocks of equal C-rate; {basis})" if nb > 1
+                 else f"Rate capability: one rate ({_fmt_c(float(rb['c_rate'].values[0]))}) throughout")
+        return bars.opts(title=title, xrotation=0)
+
+    @param.depends("dataset", "cycle_range", "mode", "direction", "resolution_mV", "windows")
+    def derivative_plot(self):
+        """dQ/dV (or dV/dQ) curves of the selected cycles, coloured by cycle (cividis)."""
+        a, b = self._range()
+        dv = self.mode == "dV/dQ"
+        xl, yl = ("Capacity (mAh)", "dV/dQ (V/mAh)") if dv else ("Voltage (V)", "dQ/dV (mAh/V)")
+        try:
+            da = self._deriv()
+        except SSBError as exc:
+            return hv.Path([], [xl, yl]).opts(title=f"{self.mode}: {exc}", **theme.PLOT_OPTS)
+        cyc = da["cycle"].values
+        sel = cyc[(cyc >= a) & (cyc <= b)]
+        show = decimate_cycles(sel)
+        sub = da.sel(cycle=show)
+        v = sub["voltage"].values
+        paths = []
+        for i, c in enumerate(show):
+            y = sub.values[i]
+            x = sub["capacity"].values[i] if dv else v
+            paths.append({xl: x, yl: y, "Cycle": int(c)})
+        title = f"{self.mode}, {self.direction}, cycles {a}–{b}"
+        if show.size < sel.size:
+            title += f" (showing {show.size} of {sel.size}, evenly spaced)"
+        title += f" · {float(self.resolution_mV):g} mV"
+        cmap_lim = (float(cyc.min()), float(max(cyc.max(), cyc.min() + 1)))
+        path = hv.Path(paths, [xl, yl], vdims=["Cycle"]).opts(
+            color="Cycle", cmap=theme.SEQUENTIAL, clim=cmap_lim, colorbar=True, line_width=1.5,
+            colorbar_opts={"title": "cycle"}, tools=["hover"])
+        wins, px, py = (), np.array([]), np.array([])
+        if not dv:
+            try:
+                wins = self.effective_windows()
+                tp = self._peaks().sel(cycle=show)
+                ok = tp["is_peak"].values
+                px = np.where(ok, tp["position"].values, np.nan).ravel()
+                py = np.where(ok, tp["height"].values, np.nan).ravel()
+            except (SSBError, ValueError):
+                pass
+        spans = hv.VSpans([tuple(w) for w in wins], kdims=[xl, "x1"]).opts(color="grey", alpha=0.1, line_alpha=0)
+        marks = hv.Scatter((px, py), xl, yl, label="tracked peaks").opts(
+            color=theme.OKABE_ITO[3], marker="x", size=7)
+        opts = {**theme.PLOT_OPTS, "height": 430}
+        return (spans * path * marks).opts(hv.opts.Path(**opts), hv.opts.Overlay(title=title, legend_position="top_left"))
+
+    def _peak_curves(self, var: str, ylabel: str, title: str, legend: str):
+        try:
+            wins = self.effective_windows()
+            tp = self._peaks()
+        except (SSBError, ValueError) as exc:
+            return (self._span() * hv.NdOverlay({"-": hv.Curve([], "Cycle", ylabel)}, kdims="Peak window")).opts(
+                hv.opts.Overlay(title=f"{title}: {exc}"), hv.opts.Curve(**theme.PLOT_OPTS))
+        c = tp["cycle"].values
+        curves = {}
+        for k, (name, w) in enumerate(zip(tp["peak"].values, wins)):
+            ok = tp["is_peak"].sel(peak=name).values
+            curves[f"{w[0]:g}–{w[1]:g} V"] = hv.Curve(
+                (c, np.where(ok, tp[var].sel(peak=name).values, np.nan)), "Cycle", ylabel).opts(
+                color=theme.OKABE_ITO[k % len(theme.OKABE_ITO)], line_width=2)
+        nd = hv.NdOverlay(curves, kdims="Peak window")
+        return (self._span() * nd).opts(hv.opts.Curve(**theme.PLOT_OPTS),
+                                        hv.opts.Overlay(title=title, legend_position=legend))
+
+    @param.depends("dataset", "cycle_range", "direction", "resolution_mV", "windows")
+    def peak_position_plot(self):
+        """Tracked peak position (V) against cycle, one Okabe-Ito colour per peak window."""
+        return self._peak_curves("position", "Peak position (V)",
+                                 f"{self.direction.capitalize()} peak position", "bottom_left")
+
+    @param.depends("dataset", "cycle_range", "direction", "resolution_mV", "windows")
+    def peak_height_plot(self):
+        """Tracked peak height (mAh/V) against cycle, one Okabe-Ito colour per peak window."""
+        return self._peak_curves("height", "Peak height (mAh/V)",
+                                 f"{self.direction.capitalize()} peak height", "top_right")
+
+    def main_view(self):
+        """Main area: read-outs, per-cycle summaries, rate capability, dQ/dV and tracked peaks."""
+        def dm(m):
+            return pn.pane.HoloViews(hv.DynamicMap(m), sizing_mode="stretch_width")
+
+        return pn.Column(
+            pn.pane.Markdown("## Cycling & dQ/dV explorer\nPer-cycle capacity, coulombic efficiency, retention "
+                             "and polarisation; rate capability; differential capacity of the selected cycles "
+                             "with redox peaks tracked across the whole test. Sample data are **synthetic** "
+                             "(studies S2, S4, S5)."),
+            self.readout,
+            self.messages,
+            pn.Row(dm(self.capacity_plot), dm(self.retention_plot), sizing_mode="stretch_width"),
+            pn.Row(dm(self.ce_plot), dm(self.polarisation_plot), sizing_mode="stretch_width"),
+            pn.Row(dm(self.derivative_plot), sizing_mode="stretch_width"),
+            pn.Row(dm(self.peak_position_plot), dm(self.peak_height_plot), sizing_mode="stretch_width"),
+            dm(self.rate_plot),
+            sizing_mode="stretch_width",
+        )
+
+    def __panel__(self):
+        return pn.Row(pn.Column(self.controls(), width=320), self.main_view(), sizing_mode="stretch_width")

@@ -1,0 +1,828 @@
+"""Impedance and DRT explorer (studies S2, S3, S4, S5): in situ spectra across cycles and states of charge.
+
+Pick a cell (``insitu_eis`` dataset), a cycle range, a point of the cycle (voltage / SOC) and a
+cycle within the range. The page shows the spectrum with a live equivalent-circuit fit
+(:func:`analysis.eis.fit_circuit`), its Kramers-Kronig residuals (:func:`analysis.eis.kramers_kronig`),
+its distribution of relaxation times (:func:`analysis.drt.compute_drt`) with a lambda slider or an
+automatic lambda, a 2-D DRT map over the selected cycles or over the points of the selected cycle
+(:func:`analysis.drt.drt_many`, one batch call), and peak positions and region resistances
+(:func:`analysis.drt.find_peaks`, :func:`analysis.drt.integrate_regions`) tracked along the map.
+
+All heavy results are cached in module-level ``functools.lru_cache`` functions keyed on
+primitives (dataset name, cycle/point numbers, tuples, rounded floats); the DRT matrices
+themselves are cached inside :mod:`analysis.drt` per frequency grid, so a lambda move only
+re-solves the small non-negative QP.
+"""
+from __future__ import annotations
+
+import math
+import re
+from functools import lru_cache
+
+import holoviews as hv
+import numpy as np
+import pandas as pd
+import panel as pn
+import param
+
+from analysis.errors import SSBError
+from dashboard import data, theme
+
+DEFAULT_CIRCUIT = "R0-p(R1,CPE1)-p(R2,CPE2)-W1"
+DEFAULT_REGIONS = "T1: 1e-7-1e-2, T2: 1e-2-1, T3: 1-1e3"
+LAM_METHODS = {"GCV": "gcv", "mGCV": "mgcv", "L-curve": "lcurve", "re-im CV": "re-im"}
+MAP_AXES = {"cycles at this point": "cycle", "points of this cycle": "point"}
+UNIT_TEXT = {"ohm": "Ω", "F s^(n-1)": "F·s^(n−1)", "ohm s^-0.5": "Ω·s^−½", "1": "–", "F": "F", "H": "H",
+             "s": "s"}
+
+_NUM = r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
+_REGION_RE = re.compile(
+    rf"^\s*(?:(?P<name>[A-Za-z][\w ]*?)\s*[:=]\s*)?(?P<lo>{_NUM})\s*(?:-|–|—|\.\.|to|,)\s*(?P<hi>{_NUM})\s*$")
+
+
+class RegionError(SSBError, ValueError):
+    """A tau-region text that cannot be parsed (message says which part and why)."""
+
+
+def parse_regions(text: str, names: list[str] | None = None) -> dict[str, tuple[float, float]]:
+    """Parse tau regions typed by the user, without ``eval``.
+
+    Parameters
+    ----------
+    text : str
+        Regions separated by ``;`` or ``,``, each ``lo-hi`` in seconds, optionally named:
+        ``"1e-7-1e-2, 1e-2-1, 1-1e3"`` or ``"T1: 1e-7-1e-2; T2: 1e-2-1"``. ``..`` and ``to``
+        are accepted as range separators.
+    names : list of str, optional
+        Names for unnamed regions in order (default ``T1, T2, ...``).
+
+    Returns
+    -------
+    dict of str -> (float, float)
+        ``{name: (tau_lo, tau_hi)}`` in seconds, ``0 < tau_lo < tau_hi``.
+
+    Raises
+    ------
+    RegionError
+        For an empty text, an unparsable part, or ``tau_lo >= tau_hi``.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise RegionError("tau regions: empty; type e.g. '1e-7-1e-2, 1e-2-1, 1-1e3' (seconds)")
+    # split on ';' or on ',' that separates two ranges (a ',' followed by a name or a number range)
+    parts = [p for p in re.split(r"\s*;\s*|\s*,\s*(?=(?:[A-Za-z][\w ]*\s*[:=]\s*)?" + _NUM + r"\s*(?:-|–|—|\.\.|to)\s*" + _NUM + ")",
+                                 text.strip()) if p.strip()]
+    out: dict[str, tuple[float, float]] = {}
+    for i, part in enumerate(parts):
+        m = _REGION_RE.match(part)
+        if not m:
+            raise RegionError(f"tau regions: cannot read {part!r}; expected 'lo-hi' in seconds, e.g. '1e-2-1'")
+        lo, hi = float(m["lo"]), float(m["hi"])
+        if not (0 < lo < hi) or not math.isfinite(hi):
+            raise RegionError(f"tau regions: {part!r} needs 0 < lo < hi (s)")
+        name = (m["name"] or "").strip() or (names[i] if names and i < len(names) else f"T{i + 1}")
+        if name in out:
+            raise RegionError(f"tau regions: name {name!r} used twice")
+        out[name] = (lo, hi)
+    return out
+
+
+def format_regions(regions: dict[str, tuple[float, float]]) -> str:
+    """Inverse of :func:`parse_regions`: ``"T1: 1e-07-0.01, ..."`` (seconds)."""
+    return ", ".join(f"{k}: {lo:g}-{hi:g}" for k, (lo, hi) in regions.items())
+
+
+def default_regions(name: str) -> str:
+    """Region text from the dataset attrs ``drt_regions_s`` / ``drt_region_names``, else S2's T1/T2/T3."""
+    ds = data.load(name)
+    vals = ds.attrs.get("drt_regions_s")
+    if vals is not None:
+        v = np.asarray(vals, dtype=float).ravel()
+        if v.size >= 2 and v.size % 2 == 0:
+            names = [s.strip() for s in str(ds.attrs.get("drt_region_names", "")).split(",") if s.strip()]
+            regs = {}
+            for i in range(v.size // 2):
+                regs[names[i] if i < len(names) else f"T{i + 1}"] = (float(v[2 * i]), float(v[2 * i + 1]))
+            return format_regions(regs)
+    return DEFAULT_REGIONS
+
+
+def lam_key(auto: bool, lam_log10: float):
+    """Primitive cache key of the lambda setting: ``"auto"`` or lambda rounded to 4 significant digits."""
+    return "auto" if auto else float(f"{10 ** round(float(lam_log10), 3):.4g}")
+
+
+# --------------------------------------------------------------------------- cached science
+@lru_cache(maxsize=1024)
+def spectrum(name: str, cycle: int, point: int):
+    """(freq Hz, complex Z ohm) of one spectrum of dataset ``name`` (read-only arrays)."""
+    s = data.load(name).sel(cycle=cycle, point=point)
+    f = np.asarray(s["frequency"].values, dtype=float)
+    z = np.asarray(s["z_real"].values + 1j * s["z_imag"].values)
+    ok = np.isfinite(z)
+    f, z = f[ok], z[ok]
+    f.flags.writeable = False
+    z.flags.writeable = False
+    return f, z
+
+
+@lru_cache(maxsize=512)
+def circuit_fit(name: str, cycle: int, point: int, circuit: str):
+    """:func:`analysis.eis.fit_circuit` of one spectrum (modulus weighting, automatic guess)."""
+    from analysis.eis import fit_circuit
+
+    f, z = spectrum(name, cycle, point)
+    return fit_circuit(f, z, circuit)
+
+
+@lru_cache(maxsize=512)
+def kk_check(name: str, cycle: int, point: int):
+    """:func:`analysis.eis.kramers_kronig` of one spectrum."""
+    from analysis.eis import kramers_kronig
+
+    f, z = spectrum(name, cycle, point)
+    return kramers_kronig(f, z)
+
+
+@lru_cache(maxsize=1024)
+def drt(name: str, cycle: int, point: int, lam, lam_method: str, inductance: bool):
+    """:func:`analysis.drt.compute_drt` of one spectrum (``lam`` a float or ``"auto"``)."""
+    from analysis.drt import compute_drt
+
+    f, z = spectrum(name, cycle, point)
+    return compute_drt(f, z, lam=lam, lam_method=lam_method, inductance=inductance, kk=False)
+
+
+@lru_cache(maxsize=1024)
+def drt_peaks(name: str, cycle: int, point: int, lam, lam_method: str, inductance: bool, deconvolve: bool):
+    """Peaks (:func:`analysis.drt.find_peaks`) of the cached single-spectrum DRT."""
+    from analysis.drt import find_peaks
+
+    return find_peaks(drt(name, cycle, point, lam, lam_method, inductance), deconvolve=deconvolve)
+
+
+@lru_cache(maxsize=128)
+def drt_map(name: str, axis: str, cycles: tuple, point: int, cycle: int, lam, lam_method: str,
+            inductance: bool):
+    """2-D DRT by one batch :func:`analysis.drt.drt_many` call.
+
+    ``axis="cycle"``: the spectra of ``cycles`` at ``point`` (dims cycle, tau);
+    ``axis="point"``: every point of ``cycle`` (dims point, tau).
+    """
+    from analysis.drt import drt_many
+
+    ds = data.load(name)
+    if axis == "cycle":
+        sub = ds.sel(cycle=list(cycles), point=point)
+    else:
+        sub = ds.sel(cycle=cycle)
+    return drt_many(sub[["z_real", "z_imag"]], lam=lam, lam_method=lam_method, inductance=inductance)
+
+
+@lru_cache(maxsize=128)
+def drt_tracks(name: str, axis: str, cycles: tuple, point: int, cycle: int, lam, lam_method: str,
+               inductance: bool, regions: tuple, deconvolve: bool):
+    """(peaks DataFrame with column ``row``, region resistances Dataset) along the map's rows.
+
+    ``regions`` is a tuple of ``(name, tau_lo, tau_hi)``.
+    """
+    from analysis.drt import find_peaks, integrate_regions
+
+    m = drt_map(name, axis, cycles, point, cycle, lam, lam_method, inductance)
+    tau = m["tau"].values
+    rows = []
+    for i, g in enumerate(m["gamma"].values):
+        if not np.all(np.isfinite(g)):
+            continue
+        p = find_peaks(tau, gamma=g, deconvolve=deconvolve)
+        if len(p):
+            rows.append(p.assign(row=i))
+    peaks = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["tau", "log10_tau", "area", "row"])
+    regs = integrate_regions(m, {n: (lo, hi) for n, lo, hi in regions})
+    return peaks, regs
+
+
+def _dir_text(d) -> str:
+    return "charge" if int(d) > 0 else ("discharge" if int(d) < 0 else "rest")
+
+
+def _arrow(d) -> str:
+    return "↑" if int(d) > 0 else ("↓" if int(d) < 0 else "·")
+
+
+def _set_widget(w, value) -> None:
+    """Set a slider's ``value`` and (constant) ``value_throttled`` from Python.
+
+    ``dashboard.widgets.throttled`` updates ``value_throttled`` without ``param.edit_constant``,
+    which raises with Panel 1.10 (the parameter is constant); this page links its sliders itself.
+    """
+    with param.edit_constant(w):
+        w.param.update(value=value, **({"value_throttled": value} if "value_throttled" in w.param else {}))
+
+
+def bind_throttled(obj: param.Parameterized, pname: str, widget_cls, **kw):
+    """A slider for ``obj.<pname>`` driven by ``value_throttled`` (CSS class ``ssb-w-<pname>``).
+
+    Parameters
+    ----------
+    obj : param.Parameterized
+        The page.
+    pname : str
+        Parameter name.
+    widget_cls : type
+        Panel slider class (DiscreteSlider, IntRangeSlider, FloatSlider...).
+    **kw
+        Widget arguments; for a DiscreteSlider without ``options`` the parameter's objects are used.
+    """
+    p = obj.param[pname]
+    kw.setdefault("name", p.label)
+    if widget_cls is pn.widgets.DiscreteSlider and "options" not in kw:
+        kw["options"] = list(p.objects)
+    kw.setdefault("css_classes", [f"ssb-w-{pname.replace('_', '-')}"])
+    w = widget_cls(value=getattr(obj, pname), **kw)
+    w.description = p.doc
+
+    def _valid(v):
+        return v in w.values if isinstance(w, pn.widgets.DiscreteSlider) else True
+
+    def _to_param(event):
+        new = tuple(event.new) if isinstance(event.new, list) else event.new
+        if new is not None and new != getattr(obj, pname):
+            setattr(obj, pname, new)
+
+    def _to_widget(event):
+        if _valid(event.new) and (w.value != event.new or w.value_throttled != event.new):
+            _set_widget(w, event.new)
+
+    w.param.watch(_to_param, "value_throttled")
+    obj.param.watch(_to_widget, pname)
+    if isinstance(w, pn.widgets.DiscreteSlider) and isinstance(p, param.Selector) and not isinstance(kw["options"], dict):
+        def _objects(*_):
+            w.options = list(p.objects)
+            if getattr(obj, pname) in w.values:
+                _set_widget(w, getattr(obj, pname))
+
+        obj.param.watch(_objects, pname, what="objects")
+    return w
+
+
+# --------------------------------------------------------------------------- the page
+class DRTExplorer(pn.viewable.Viewer):
+    """In situ impedance of a cell: circuit fit, Kramers-Kronig check, DRT and 2-D DRT maps."""
+
+    dataset = param.Selector(default=None, objects=[], label="Cell",
+                             doc="In situ EIS dataset (kind insitu_eis) of the cell shown.")
+    cycle_range = param.Range(default=(1, 1), label="Cycle range",
+                              doc="First and last cycle number of the 2-D map and of the tracked peaks/resistances.")
+    cycle = param.Selector(default=None, objects=[], label="Cycle shown",
+                           doc="Cycle number (within the range) of the single spectrum, fit, KK and DRT.")
+    point = param.Selector(default=None, objects=[], label="Point (voltage, direction, SOC)",
+                           doc="Index of the measurement point within a cycle (a voltage / state of charge).")
+    circuit = param.String(default=DEFAULT_CIRCUIT, label="Equivalent circuit",
+                           doc="Circuit fitted to the spectrum, e.g. R0-p(R1,CPE1)-p(R2,CPE2)-W1.")
+    lam_auto = param.Boolean(default=True, label="automatic λ",
+                             doc="Choose the DRT regularisation parameter lambda automatically (per spectrum).")
+    lam_method = param.Selector(default="gcv", objects=LAM_METHODS, label="λ criterion",
+                                doc="Criterion for the automatic lambda: GCV, mGCV, L-curve or re-im cross-validation.")
+    lam_log10 = param.Number(default=-3.0, bounds=(-7.0, 0.0), step=0.1, label="log₁₀ λ",
+                             doc="log10 of the DRT regularisation parameter lambda (used when automatic λ is off).")
+    inductance = param.Boolean(default=False, label="fit series inductance L",
+                               doc="Include a series inductance in the DRT model (high-frequency inductive tails).")
+    map_axis = param.Selector(default="cycle", objects=MAP_AXES, label="2-D map over",
+                              doc="Rows of the 2-D DRT map: the selected cycles at this point, or the points of this cycle.")
+    regions = param.String(default=DEFAULT_REGIONS, label="τ regions (s)",
+                           doc="DRT regions integrated into resistances, 'name: lo-hi' in seconds, comma separated.")
+    deconvolve = param.Boolean(default=False, label="Gaussian peak deconvolution (slower)",
+                               doc="Measure DRT peaks by Gaussian deconvolution instead of splitting at the minima.")
+
+    def __init__(self, dataset: str | None = None, **params):
+        super().__init__(**params)
+        self._guard = False
+        self.param.dataset.objects = data.names("insitu_eis")
+        self._widgets = None
+        self.param.watch(self._on_lam_slider, "lam_log10")
+        self.param.watch(self._on_lam_auto, "lam_auto")
+        self.param.watch(self._on_range, "cycle_range")
+        self.dataset = dataset or (self.param.dataset.objects[0] if self.param.dataset.objects else None)
+        if dataset is None or self.dataset == dataset:
+            self._on_dataset()
+        self._widgets = self._make_widgets()
+        self._table = pn.widgets.Tabulator(
+            pd.DataFrame(columns=["parameter", "value", "std. error", "rel. error (%)", "unit"]),
+            show_index=False, disabled=True, sizing_mode="stretch_width", height=300, layout="fit_columns",
+            css_classes=["ssb-param-table"],
+            formatters={"value": {"type": "plaintext"}, "std. error": {"type": "plaintext"}},
+        )
+        self._update_table()
+
+    # ------------------------------------------------------------------ state
+    def url_params(self) -> list[str]:
+        """Parameters that go into a shared URL."""
+        return ["dataset", "cycle_range", "cycle", "point", "circuit", "lam_auto", "lam_method",
+                "lam_log10", "inductance", "map_axis", "regions", "deconvolve"]
+
+    @param.depends("dataset", watch=True)
+    def _on_dataset(self):
+        if self.dataset is None:
+            return
+        ds = data.load(self.dataset)
+        cycles = [int(c) for c in ds["cycle"].values]
+        points = [int(p) for p in ds["point"].values]
+        self._guard = True
+        try:
+            self.param.cycle_range.bounds = (cycles[0], cycles[-1])
+            self.param.point.objects = points
+            self.param.cycle.objects = cycles
+            upd = dict(cycle_range=(cycles[0], cycles[-1]), cycle=cycles[0],
+                       point=self._default_point(ds, points),
+                       circuit=str(ds.attrs.get("circuit", DEFAULT_CIRCUIT)),
+                       regions=default_regions(self.dataset))
+            self.param.update(**upd)
+        finally:
+            self._guard = False
+        if self._widgets is not None:
+            self._range_widget.param.update(start=cycles[0], end=max(cycles[-1], cycles[0] + 1))
+            _set_widget(self._range_widget, tuple(self.cycle_range))
+            self._point_widget.options = self._point_options()
+            _set_widget(self._point_widget, self.point)
+            self._cycle_widget.options = list(self.param.cycle.objects)
+            _set_widget(self._cycle_widget, self.cycle)
+
+    @staticmethod
+    def _default_point(ds, points):
+        """The point nearest 50 % SOC on charge (a mid-charge spectrum), else the first."""
+        try:
+            soc = np.nanmedian(np.asarray(ds["soc"].values, dtype=float), axis=0)
+            d = np.asarray(ds["direction"].values) if "direction" in ds.coords else np.ones(len(points))
+            score = np.abs(soc - 50) + np.where(d > 0, 0, 1000)
+            return points[int(np.nanargmin(score))]
+        except Exception:
+            return points[0]
+
+    def _on_range(self, event):
+        """Keep ``cycle`` within the range (objects = measured cycles inside it)."""
+        if self.dataset is None:
+            return
+        inside = list(self.cycles)
+        if not inside:
+            return
+        objs = list(inside)
+        self.param.cycle.objects = objs
+        if self.cycle not in objs:
+            self.cycle = min(objs, key=lambda c: abs(c - (self.cycle or objs[0])))
+
+    def _on_lam_slider(self, event):
+        """A hand-moved lambda slider means a fixed lambda."""
+        if not self._guard and self.lam_auto:
+            self.lam_auto = False
+
+    def _on_lam_auto(self, event):
+        """Turning auto off starts the slider at the automatic lambda of the current spectrum."""
+        if event.new or self.dataset is None:
+            return
+        try:
+            r = drt(self.dataset, self.cycle, self.point, "auto", self.lam_method, self.inductance)
+        except SSBError:
+            return
+        self._guard = True
+        try:
+            self.lam_log10 = float(np.clip(round(math.log10(r.lam), 1), -7, 0))
+        finally:
+            self._guard = False
+
+    @property
+    def cycles(self) -> tuple:
+        """Measured cycle numbers inside ``cycle_range`` (tuple of int)."""
+        if self.dataset is None:
+            return ()
+        lo, hi = self.cycle_range
+        return tuple(int(c) for c in data.load(self.dataset)["cycle"].values if lo <= c <= hi)
+
+    @property
+    def lam(self):
+        """The lambda passed to the analysis: ``"auto"`` or ``10**lam_log10`` (4 significant digits)."""
+        return lam_key(self.lam_auto, self.lam_log10)
+
+    def region_dict(self) -> dict:
+        """The parsed τ regions (raises :class:`RegionError` on bad text)."""
+        return parse_regions(self.regions)
+
+    def point_label(self, point: int | None = None) -> str:
+        """'1.90 V ↑ charge, SOC 67 %' for a point (voltage/SOC of the shown cycle)."""
+        ds = data.load(self.dataset)
+        p = self.point if point is None else point
+        s = ds.sel(point=p)
+        c = self.cycle if self.cycle is not None else int(ds["cycle"].values[0])
+        v = float(s["voltage"].sel(cycle=c)) if "voltage" in s.coords else float("nan")
+        soc = float(s["soc"].sel(cycle=c)) if "soc" in s.coords else float("nan")
+        d = int(s["direction"]) if "direction" in s.coords else 0
+        return f"{v:.2f} V {_arrow(d)} {_dir_text(d)}, SOC {soc:.0f} %"
+
+    def _point_options(self) -> dict:
+        ds = data.load(self.dataset)
+        out = {}
+        for p in self.param.point.objects:
+            s = ds.sel(point=p)
+            v = float(np.nanmedian(s["voltage"].values)) if "voltage" in s.coords else float("nan")
+            soc = float(np.nanmedian(s["soc"].values)) if "soc" in s.coords else float("nan")
+            d = int(s["direction"]) if "direction" in s.coords else 0
+            out[f"#{p}: {v:.2f} V {_arrow(d)} SOC {soc:.0f} %"] = p
+        return out
+
+    # ------------------------------------------------------------------ widgets
+    def _make_widgets(self):
+        ds = data.load(self.dataset)
+        cycles = [int(c) for c in ds["cycle"].values]
+        self._range_widget = bind_throttled(self, "cycle_range", pn.widgets.IntRangeSlider, start=cycles[0],
+                                            end=max(cycles[-1], cycles[0] + 1), step=1)
+        self._cycle_widget = bind_throttled(self, "cycle", pn.widgets.DiscreteSlider)
+        self._point_widget = bind_throttled(self, "point", pn.widgets.DiscreteSlider, options=self._point_options())
+        self._lam_widget = bind_throttled(self, "lam_log10", pn.widgets.FloatSlider, start=-7.0, end=0.0,
+                                          step=0.1, format="0.0")
+        circuit = pn.widgets.TextInput.from_param(self.param.circuit, name="Equivalent circuit",
+                                                  css_classes=["ssb-w-circuit"])
+        regions = pn.widgets.TextInput.from_param(self.param.regions, name="τ regions (s)",
+                                                  css_classes=["ssb-w-regions"])
+        return {
+            "dataset": pn.widgets.Select.from_param(self.param.dataset, name="Cell"),
+            "cycle_range": self._range_widget,
+            "cycle": self._cycle_widget,
+            "point": self._point_widget,
+            "circuit": circuit,
+            "lam_auto": pn.widgets.Checkbox.from_param(self.param.lam_auto, css_classes=["ssb-w-lam-auto"]),
+            "lam_method": pn.widgets.Select.from_param(self.param.lam_method, name="λ criterion"),
+            "lam_log10": self._lam_widget,
+            "inductance": pn.widgets.Checkbox.from_param(self.param.inductance),
+            "map_axis": pn.widgets.RadioButtonGroup.from_param(self.param.map_axis, button_type="primary",
+                                                               button_style="outline"),
+            "regions": regions,
+            "deconvolve": pn.widgets.Checkbox.from_param(self.param.deconvolve),
+        }
+
+    def controls(self):
+        """Sidebar controls."""
+        w = self._widgets
+        return pn.Column(
+            w["dataset"],
+            pn.pane.Markdown("**Spectra**", margin=(8, 10, 0, 10)),
+            w["cycle_range"], w["cycle"], w["point"],
+            pn.pane.Markdown("**Equivalent circuit**", margin=(8, 10, 0, 10)),
+            w["circuit"],
+            pn.pane.Markdown("**DRT**", margin=(8, 10, 0, 10)),
+            pn.Row(w["lam_auto"], w["inductance"]), w["lam_method"], w["lam_log10"],
+            pn.pane.Markdown("2-D map over", margin=(4, 10, 0, 10)), w["map_axis"],
+            w["regions"], w["deconvolve"],
+            sizing_mode="stretch_width",
+        )
+
+    # ------------------------------------------------------------------ helpers
+    def _key(self):
+        return self.dataset, int(self.cycle), int(self.point)
+
+    def _drt(self):
+        return drt(*self._key(), self.lam, self.lam_method, bool(self.inductance))
+
+    def _map_args(self):
+        cycles = self.cycles
+        return (self.dataset, self.map_axis, cycles, int(self.point), int(self.cycle), self.lam,
+                self.lam_method, bool(self.inductance))
+
+    # ------------------------------------------------------------------ read-outs
+    @param.depends("dataset", "cycle", "point", "circuit")
+    def fit_readout(self):
+        """Spectrum identity, circuit-fit quality and Kramers-Kronig verdict."""
+        head = (f"**{data.title(self.dataset)}** · cycle **{self.cycle}** · point #{self.point}: "
+                f"**{self.point_label()}**")
+        lines = [head]
+        alert = None
+        try:
+            fit = circuit_fit(*self._key(), self.circuit)
+            if fit.success:
+                lines.append(f"**Circuit fit** `{self.circuit}`: χ² = {fit.chi2:.4g} (modulus weighting), converged")
+            else:
+                lines.append(f"**Circuit fit** `{self.circuit}`: failed")
+                alert = f"Circuit fit failed: {fit.message}"
+        except SSBError as exc:
+            lines.append(f"**Circuit fit** `{self.circuit}`: not run")
+            alert = f"Circuit: {exc}"
+        try:
+            kk = kk_check(*self._key())
+            mx = float(np.max(np.abs(np.r_[kk.residuals_real, kk.residuals_imag])))
+            verdict = "✅ passed" if kk.passed else "❌ failed"
+            lines.append(f"**Kramers-Kronig** (Lin-KK, M = {kk.M}, μ = {kk.mu:.3f}): {verdict}, "
+                         f"max |residual| = {100 * mx:.2f} % (threshold {100 * kk.threshold:.2f} %)")
+        except SSBError as exc:
+            lines.append("**Kramers-Kronig**: not run")
+            alert = (alert + "; " if alert else "") + f"Kramers-Kronig: {exc}"
+        md = pn.pane.Markdown("  \n".join(lines), css_classes=["ssb-readout", "ssb-readout-fit"],
+                              sizing_mode="stretch_width", margin=(0, 10))
+        if alert:
+            return pn.Column(md, pn.pane.Alert(alert, alert_type="danger"), sizing_mode="stretch_width")
+        return md
+
+    @param.depends("dataset", "cycle", "point", "lam_auto", "lam_log10", "lam_method", "inductance", "deconvolve")
+    def drt_readout(self):
+        """Lambda used, R_inf, polarisation resistance, peaks of the shown spectrum's DRT."""
+        try:
+            r = self._drt()
+            pk = drt_peaks(*self._key(), self.lam, self.lam_method, bool(self.inductance), bool(self.deconvolve))
+        except SSBError as exc:
+            return pn.pane.Alert(f"DRT: {exc}", alert_type="danger")
+        how = f"automatic, {_method_name(self.lam_method)}" if self.lam_auto else "fixed"
+        taus = ", ".join(f"{t:.3g}" for t in pk["tau"]) if len(pk) else "–"
+        lines = [
+            f"**λ** = {r.lam:.3e} ({how}) · **R∞** = {r.R_inf:.2f} Ω"
+            + (f" · **L** = {r.L:.3g} H" if self.inductance else "")
+            + f" · **R_pol** = {r.R_pol:.2f} Ω · **R_total** = {r.R_total:.2f} Ω",
+            f"**{len(pk)} peaks** at τ = {taus} s",
+        ]
+        return pn.pane.Markdown("  \n".join(lines), css_classes=["ssb-readout", "ssb-readout-drt"],
+                                sizing_mode="stretch_width", margin=(0, 10))
+
+    # ------------------------------------------------------------------ table
+    @param.depends("dataset", "cycle", "point", "circuit", watch=True)
+    def _update_table(self):
+        if getattr(self, "_table", None) is None:
+            return
+        self._table.value = self.param_table()
+
+    def param_table(self) -> pd.DataFrame:
+        """Fitted parameters of the shown spectrum: value, standard error, relative error, unit."""
+        cols = ["parameter", "value", "std. error", "rel. error (%)", "unit"]
+        try:
+            from analysis.eis import Circuit
+
+            fit = circuit_fit(*self._key(), self.circuit)
+            units = dict(zip(Circuit(self.circuit).param_names, Circuit(self.circuit).param_units))
+        except SSBError:
+            return pd.DataFrame(columns=cols)
+        rows = []
+        for n, v in fit.params.items():
+            e = fit.stderr.get(n, float("nan"))
+            rel = 100 * e / abs(v) if v and np.isfinite(e) else float("nan")
+            rows.append((n, f"{v:.4g}", f"{e:.2g}" if np.isfinite(e) else "n/a",
+                         round(rel, 2) if np.isfinite(rel) else None, UNIT_TEXT.get(units.get(n, ""), units.get(n, ""))))
+        return pd.DataFrame(rows, columns=cols)
+
+    # ------------------------------------------------------------------ plots
+    @param.depends("dataset", "cycle", "point", "circuit", "lam_auto", "lam_log10", "lam_method", "inductance")
+    def nyquist(self):
+        """Nyquist plot: data, circuit fit and DRT model."""
+        f, z = spectrum(*self._key())
+        zf, zd = self._fit_curve(f)[0], self._drt_curve()
+        kd = ["Z' (Ω)"]
+        vd = ["-Z'' (Ω)"]
+        pts = hv.Scatter((z.real, -z.imag, f), kd, vd + ["f (Hz)"], label="data").opts(
+            color=theme.OKABE_ITO[0], size=6)
+        fit = hv.Curve((zf.real, -zf.imag), kd, vd, label="circuit fit").opts(color=theme.OKABE_ITO[3], line_width=2)
+        dm = hv.Curve((zd.real, -zd.imag), kd, vd, label="DRT model").opts(
+            color=theme.OKABE_ITO[2], line_width=2, line_dash="dashed")
+        return (pts * fit * dm).opts(
+            hv.opts.Overlay(title=f"Nyquist · cycle {self.cycle} · {self.point_label()}", legend_position="top_left"),
+            hv.opts.Scatter(**theme.PLOT_OPTS), hv.opts.Curve(**theme.PLOT_OPTS))
+
+    def _fit_curve(self, f):
+        """Circuit-fit impedance on a dense grid over the measured range (NaN when the fit failed)."""
+        from analysis.eis import Circuit
+
+        fd = np.logspace(np.log10(f.min()), np.log10(f.max()), 200)
+        try:
+            fit = circuit_fit(*self._key(), self.circuit)
+            if fit.success:
+                return Circuit(self.circuit).impedance(fd, fit.params), fd
+        except SSBError:
+            pass
+        return np.full(fd.size, np.nan + 0j), fd
+
+    def _drt_curve(self):
+        try:
+            return np.asarray(self._drt().Z_fit)
+        except SSBError:
+            f, _ = spectrum(*self._key())
+            return np.full(f.size, np.nan + 0j)
+
+    @param.depends("dataset", "cycle", "point", "circuit")
+    def bode_modulus(self):
+        """Bode |Z| against frequency with the circuit fit."""
+        f, z = spectrum(*self._key())
+        zf, fd = self._fit_curve(f)
+        o = dict(logx=True, logy=True, **theme.PLOT_OPTS)
+        return (hv.Scatter((f, np.abs(z)), "f (Hz)", "|Z| (Ω)", label="data").opts(color=theme.OKABE_ITO[0], size=5)
+                * hv.Curve((fd, np.abs(zf)), "f (Hz)", "|Z| (Ω)", label="circuit fit").opts(
+                    color=theme.OKABE_ITO[3], line_width=2)).opts(
+            hv.opts.Scatter(**o), hv.opts.Curve(**o), hv.opts.Overlay(title="Bode: modulus", show_legend=False))
+
+    @param.depends("dataset", "cycle", "point", "circuit")
+    def bode_phase(self):
+        """Bode -phase against frequency with the circuit fit."""
+        f, z = spectrum(*self._key())
+        zf, fd = self._fit_curve(f)
+        o = dict(logx=True, **theme.PLOT_OPTS)
+        return (hv.Scatter((f, -np.degrees(np.angle(z))), "f (Hz)", "-phase (°)", label="data").opts(
+                    color=theme.OKABE_ITO[0], size=5)
+                * hv.Curve((fd, -np.degrees(np.angle(zf))), "f (Hz)", "-phase (°)", label="circuit fit").opts(
+                    color=theme.OKABE_ITO[3], line_width=2)).opts(
+            hv.opts.Scatter(**o), hv.opts.Curve(**o), hv.opts.Overlay(title="Bode: phase", show_legend=False))
+
+    @param.depends("dataset", "cycle", "point")
+    def kk_plot(self):
+        """Kramers-Kronig relative residuals (%) with the ± threshold band."""
+        f, _ = spectrum(*self._key())
+        try:
+            kk = kk_check(*self._key())
+            rr, ri, thr, ok = 100 * kk.residuals_real, 100 * kk.residuals_imag, 100 * kk.threshold, kk.passed
+            ff = np.asarray(kk.freq)
+        except SSBError:
+            ff, rr, ri, thr, ok = f, np.full(f.size, np.nan), np.full(f.size, np.nan), 1.0, False
+        kd, vd = "f (Hz)", "KK residual (%)"
+        o = dict(logx=True, **theme.PLOT_OPTS)
+        band = hv.HSpan(-thr, thr).opts(color=theme.OKABE_ITO[2] if ok else theme.OKABE_ITO[3], alpha=0.12)
+        lines = (hv.HLine(thr) * hv.HLine(-thr)).opts(hv.opts.HLine(color="grey", line_dash="dashed", line_width=1))
+        re_ = hv.Curve((ff, rr), kd, vd, label="Δ real").opts(color=theme.OKABE_ITO[0], line_width=2)
+        im_ = hv.Curve((ff, ri), kd, vd, label="Δ imag").opts(color=theme.OKABE_ITO[1], line_width=2)
+        re_p = hv.Scatter((ff, rr), kd, vd).opts(color=theme.OKABE_ITO[0], size=4)
+        im_p = hv.Scatter((ff, ri), kd, vd).opts(color=theme.OKABE_ITO[1], size=4)
+        verdict = "passed" if ok else "FAILED"
+        return (band * lines * re_ * re_p * im_ * im_p).opts(
+            hv.opts.Curve(**o), hv.opts.Scatter(**o),
+            hv.opts.Overlay(title=f"Kramers-Kronig residuals: {verdict} (±{thr:.2g} %)", legend_position="bottom_left"))
+
+    @param.depends("dataset", "cycle", "point", "lam_auto", "lam_log10", "lam_method", "inductance", "regions",
+                   "deconvolve")
+    def drt_plot(self):
+        """DRT of the shown spectrum with the τ regions shaded and the peaks marked."""
+        kd, vd = "τ (s)", "γ (Ω)"
+        try:
+            r = self._drt()
+            tau, g = np.asarray(r.tau), np.asarray(r.gamma)
+            pk = drt_peaks(*self._key(), self.lam, self.lam_method, bool(self.inductance), bool(self.deconvolve))
+            pt, ph = np.asarray(pk["tau"], float), np.asarray(pk["height"], float)
+            title = f"DRT · λ = {r.lam:.2e} · R∞ = {r.R_inf:.1f} Ω · R_pol = {r.R_pol:.1f} Ω"
+        except SSBError:
+            tau, g, pt, ph, title = np.array([1e-6, 1.0]), np.full(2, np.nan), np.zeros(0), np.zeros(0), "DRT: error"
+        spans = self._region_spans(vertical=True)
+        o = dict(logx=True, **theme.PLOT_OPTS)
+        curve = hv.Curve((tau, g), kd, vd, label="γ(τ)").opts(color=theme.OKABE_ITO[0], line_width=2.5)
+        peaks = hv.Scatter((pt, ph), kd, vd, label="peaks").opts(color=theme.OKABE_ITO[3], size=9, marker="triangle")
+        return (spans * curve * peaks).opts(
+            hv.opts.Curve(**o), hv.opts.Scatter(**o), hv.opts.Overlay(title=title, legend_position="top_left"))
+
+    def _region_spans(self, vertical=True, log=False):
+        """Shaded τ regions (VSpan) with their names as text, as an Overlay."""
+        try:
+            regs = self.region_dict()
+        except SSBError:
+            regs = {}
+        els = []
+        for i, (n, (lo, hi)) in enumerate(regs.items()):
+            a, b = (math.log10(lo), math.log10(hi)) if log else (lo, hi)
+            els.append(hv.VSpan(a, b).opts(color=theme.OKABE_ITO[(i + 4) % 8], alpha=0.10))
+        return hv.Overlay(els) if els else hv.Overlay([hv.VSpan(np.nan, np.nan)])
+
+    @param.depends("dataset", "cycle_range", "cycle", "point", "map_axis", "lam_auto", "lam_log10", "lam_method",
+                   "inductance", "regions", "deconvolve")
+    def drt_map_plot(self):
+        """2-D DRT map: log10 τ on x, cycle (at this point) or point (of this cycle) on y, γ in colour."""
+        ylab, yticks, rows = self._map_rows()
+        try:
+            m = drt_map(*self._map_args())
+            lt = np.log10(m["tau"].values)
+            G = np.asarray(m["gamma"].values)
+            peaks, _ = drt_tracks(*self._map_args(), self._region_tuple(), bool(self.deconvolve))
+        except SSBError:
+            lt, G, peaks = np.linspace(-6, 2, 3), np.full((max(len(rows), 1), 3), np.nan), pd.DataFrame(
+                columns=["log10_tau", "row"])
+        y = np.arange(G.shape[0], dtype=float)
+        qm = hv.QuadMesh((lt, y, G), ["log10 τ (s)", ylab], "γ (Ω)").opts(
+            cmap=theme.SEQUENTIAL, colorbar=True, clabel="γ (Ω)", responsive=True, height=340, tools=["hover"],
+            yticks=yticks, active_tools=["wheel_zoom"], fontscale=1.05)
+        pk = hv.Scatter((np.asarray(peaks["log10_tau"], float), np.asarray(peaks["row"], float)),
+                        "log10 τ (s)", ylab, label="peaks").opts(
+            color="white", line_color="black", size=6, marker="circle", responsive=True, height=340)
+        sel = self._selected_row(rows)
+        hl = hv.HLine(sel if sel is not None else np.nan).opts(color=theme.OKABE_ITO[3], line_width=2, line_dash="dotted")
+        regs = []
+        try:
+            for lo, hi in self.region_dict().values():
+                regs += [math.log10(lo), math.log10(hi)]
+        except SSBError:
+            pass
+        vl = hv.Overlay([hv.VLine(v).opts(color="white", line_dash="dashed", line_width=1, alpha=0.8)
+                         for v in sorted(set(regs))] or [hv.VLine(np.nan)])
+        what = f"cycles {rows[0]}–{rows[-1]} at {self.point_label()}" if self.map_axis == "cycle" and rows else \
+            f"points of cycle {self.cycle}"
+        return (qm * vl * pk * hl).opts(hv.opts.Overlay(title=f"2-D DRT map · {what}", show_legend=False))
+
+    def _map_rows(self):
+        """(y label, yticks, row labels) of the map."""
+        if self.map_axis == "cycle":
+            rows = list(self.cycles)
+            step = max(1, int(math.ceil(len(rows) / 10)))
+            return "cycle", [(i, str(c)) for i, c in enumerate(rows) if i % step == 0], rows
+        ds = data.load(self.dataset)
+        rows = [int(p) for p in ds["point"].values]
+        ticks = []
+        for i, p in enumerate(rows):
+            s = ds.sel(point=p, cycle=self.cycle)
+            d = int(s["direction"]) if "direction" in s.coords else 0
+            ticks.append((i, f"{float(s['voltage']):.2f} V {_arrow(d)}"))
+        return "point (voltage, ↑ charge / ↓ discharge)", ticks, rows
+
+    def _selected_row(self, rows):
+        cur = self.cycle if self.map_axis == "cycle" else self.point
+        return rows.index(cur) if cur in rows else None
+
+    def _region_tuple(self) -> tuple:
+        try:
+            return tuple((n, lo, hi) for n, (lo, hi) in self.region_dict().items())
+        except SSBError:
+            return (("all", 1e-12, 1e12),)
+
+    def _track_x(self, rows):
+        """x values and label of the tracking plots (cycle number, or point index with voltage ticks)."""
+        if self.map_axis == "cycle":
+            return np.asarray(rows, float), "cycle", None
+        _, ticks, _ = self._map_rows()
+        return np.arange(len(rows), dtype=float), "point", ticks
+
+    @param.depends("dataset", "cycle_range", "cycle", "point", "map_axis", "lam_auto", "lam_log10", "lam_method",
+                   "inductance", "regions", "deconvolve")
+    def peak_track(self):
+        """Peak positions (log10 τ) along the map's rows, coloured by peak resistance."""
+        _, _, rows = self._map_rows()
+        x, xl, ticks = self._track_x(rows)
+        try:
+            peaks, _ = drt_tracks(*self._map_args(), self._region_tuple(), bool(self.deconvolve))
+        except SSBError:
+            peaks = pd.DataFrame(columns=["log10_tau", "row", "area"])
+        rr = np.asarray(peaks["row"], int) if len(peaks) else np.zeros(0, int)
+        px = x[rr] if rr.size else np.zeros(0)
+        sc = hv.Scatter((px, np.asarray(peaks["log10_tau"], float), np.asarray(peaks["area"], float)),
+                        xl, ["log10 τ_peak (s)", "R_peak (Ω)"]).opts(
+            color="R_peak (Ω)", cmap=theme.SEQUENTIAL, colorbar=True, clabel="R_peak (Ω)", size=8,
+            line_color="black", line_width=0.5, title="DRT peak positions", **theme.PLOT_OPTS,
+            **({"xticks": ticks} if ticks else {}))
+        spans = self._region_hspans()
+        return (spans * sc).opts(hv.opts.Overlay(title="DRT peak positions (colour: peak resistance)"))
+
+    def _region_hspans(self):
+        try:
+            regs = self.region_dict()
+        except SSBError:
+            regs = {}
+        els = [hv.HSpan(math.log10(lo), math.log10(hi)).opts(color=theme.OKABE_ITO[(i + 4) % 8], alpha=0.10)
+               for i, (lo, hi) in enumerate(regs.values())]
+        return hv.Overlay(els) if els else hv.Overlay([hv.HSpan(np.nan, np.nan)])
+
+    @param.depends("dataset", "cycle_range", "cycle", "point", "map_axis", "lam_auto", "lam_log10", "lam_method",
+                   "inductance", "regions", "deconvolve")
+    def region_track(self):
+        """Resistance of each τ region (integral of γ over ln τ) and R∞ along the map's rows."""
+        _, _, rows = self._map_rows()
+        x, xl, ticks = self._track_x(rows)
+        try:
+            m = drt_map(*self._map_args())
+            _, regs = drt_tracks(*self._map_args(), self._region_tuple(), bool(self.deconvolve))
+            series = {n: np.asarray(regs[n].values, float) for n in regs.data_vars}
+            series = {"R∞": np.asarray(m["R_inf"].values, float), **series}
+        except SSBError:
+            series = {"R∞": np.full(x.size, np.nan)}
+        els = []
+        for i, (n, v) in enumerate(series.items()):
+            c = theme.OKABE_ITO[7] if n == "R∞" else theme.OKABE_ITO[(i + 3) % 8]
+            els.append(hv.Curve((x, v), xl, "R (Ω)", label=n).opts(color=c, line_width=2))
+            els.append(hv.Scatter((x, v), xl, "R (Ω)", label=n).opts(color=c, size=5))
+        o = dict(**theme.PLOT_OPTS, **({"xticks": ticks} if ticks else {}))
+        return hv.Overlay(els).opts(hv.opts.Curve(**o), hv.opts.Scatter(**o),
+                                    hv.opts.Overlay(title="Region resistances (∫γ d ln τ) and R∞",
+                                                    legend_position="top_left"))
+
+    # ------------------------------------------------------------------ layout
+    def main_view(self):
+        """Main area: read-outs, Nyquist/Bode, parameter table, KK, DRT, 2-D map and tracks."""
+        def plot(fn):
+            return pn.pane.HoloViews(hv.DynamicMap(fn), sizing_mode="stretch_width", min_width=300)
+
+        card = dict(sizing_mode="stretch_width", collapsible=False, margin=(6, 4))
+        return pn.Column(
+            pn.pane.Markdown(
+                "## Impedance & DRT explorer\n"
+                "In situ impedance of a cell across cycles and states of charge: live equivalent-circuit fit, "
+                "Kramers-Kronig validity, distribution of relaxation times (DRT) and its evolution. "
+                "Sample data are **synthetic** (they mimic studies S2–S4).", margin=(0, 10)),
+            self.fit_readout,
+            pn.Row(plot(self.nyquist), plot(self.bode_modulus), plot(self.bode_phase), sizing_mode="stretch_width"),
+            pn.Row(pn.Card(self._table, title="Circuit parameters (value ± 1σ)", **card),
+                   pn.Column(plot(self.kk_plot), sizing_mode="stretch_width"), sizing_mode="stretch_width"),
+            pn.layout.Divider(),
+            self.drt_readout,
+            pn.Row(plot(self.drt_plot), plot(self.drt_map_plot), sizing_mode="stretch_width"),
+            pn.Row(plot(self.peak_track), plot(self.region_track), sizing_mode="stretch_width"),
+            sizing_mode="stretch_width",
+        )
+
+    def __panel__(self):
+        return pn.Row(pn.Column(self.controls(), width=320), self.main_view(), sizing_mode="stretch_width")
+
+
+def _method_name(method: str) -> str:
+    return {v: k for k, v in LAM_METHODS.items()}.get(method, method)

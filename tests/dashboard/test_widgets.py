@@ -1,0 +1,50 @@
+"""Throttled widgets: a slider drives its param on release; Python changes keep it in sync."""
+from __future__ import annotations
+
+import panel as pn
+import param
+
+from dashboard.widgets import set_value, throttled
+
+
+class _State(param.Parameterized):
+    x = param.Selector(default=10.0, objects=[5.0, 10.0, 20.0], doc="x")
+    y = param.Number(default=0.5, bounds=(0, 1), doc="y")
+
+
+def _user_release(w, value):
+    """What the browser does when a slider is released: value then value_throttled."""
+    inner = getattr(w, "_slider", None)
+    if inner is not None:
+        idx = w.values.index(value)
+        inner.value = idx
+        with param.edit_constant(inner):
+            inner.value_throttled = idx
+    else:
+        w.value = value
+        with param.edit_constant(w):
+            w.value_throttled = value
+
+
+def test_discrete_slider_roundtrip_and_stale_throttled_value():
+    s = _State()
+    w = throttled(s, "x")
+    assert "ssb-w-x" in w.css_classes
+    _user_release(w, 20.0)
+    assert s.x == 20.0
+    s.x = 10.0  # from Python (URL restore): the widget follows, throttled value included
+    assert w.value == 10.0 and w._slider.value == 1 and w._slider.value_throttled == 1
+    _user_release(w, 20.0)  # the move back to the earlier value must still fire (panel #2675)
+    assert s.x == 20.0
+
+
+def test_float_slider_acts_on_release():
+    s = _State()
+    w = throttled(s, "y", pn.widgets.FloatSlider, start=0, end=1, step=0.1)
+    with param.edit_constant(w):
+        w.value_throttled = 0.8  # the browser's release event
+    assert s.y == 0.8
+    s.y = 0.2
+    assert w.value == 0.2 and w.value_throttled == 0.2
+    set_value(w, 0.3)
+    assert w.value_throttled == 0.3

@@ -152,7 +152,10 @@ def detect_half_cycles(ds: xr.Dataset, *, rest_threshold_mA: float | None = None
     t = _values(ds, "time")
     ieff = np.where(s != 0, np.abs(i_clean), 0.0)
     dq_i = np.zeros(n)
-    dq_i[1:] = (ieff[1:] + ieff[:-1]) * np.diff(t) / 7200.0
+    # only intervals with current at both ends count (a step boundary to/from a rest is not
+    # half-charged by a trapezoid that ramps to zero)
+    act = ieff > 0
+    dq_i[1:] = np.where(act[1:] & act[:-1], (ieff[1:] + ieff[:-1]) * np.diff(t) / 7200.0, 0.0)
     dq_i *= same
     source, dq = "current", dq_i
     if capacity_source != "current" and "capacity" in ds.variables:
@@ -320,8 +323,9 @@ def summarize(ds: xr.Dataset, reference="max", ce_convention: str = "auto", *, n
         Coulombic efficiency definition; "auto" = second half-cycle / first half-cycle of the
         cycle (discharge/charge for cells starting with charge, charge/discharge otherwise).
     nominal_capacity_mAh : float, optional
-        Capacity (mAh) that defines 1C. Default: attribute ``nominal_capacity_mAh``, else the
-        largest discharge capacity of the test (stated in the attrs).
+        Capacity (mAh) that defines 1C. Default: attribute ``nominal_capacity_mAh``, else
+        attribute ``c_rate_basis_mAh_g`` (mAh/g) x active mass, else the largest discharge
+        capacity of the test (stated in ``attrs["c_rate_basis"]``).
     retention_of : {"discharge", "charge"}
         Which capacity the retention refers to.
     cycles : {"detect", "file"}
@@ -407,10 +411,14 @@ def summarize(ds: xr.Dataset, reference="max", ce_convention: str = "auto", *, n
         retention = 100 * base_q / ref_val
 
     attrs = ds.attrs
+    mass, mass_note = _mass_g(attrs)
     nominal = nominal_capacity_mAh if nominal_capacity_mAh is not None else attrs.get("nominal_capacity_mAh")
     if nominal is not None:
         nominal = float(nominal)
         nominal_note = f"nominal capacity {nominal:.6g} mAh"
+    elif attrs.get("c_rate_basis_mAh_g") is not None and mass:
+        nominal = float(attrs["c_rate_basis_mAh_g"]) * mass
+        nominal_note = f"1C = {float(attrs['c_rate_basis_mAh_g']):.6g} mAh/g x {mass * 1000:.6g} mg active = {nominal:.6g} mAh"
     else:
         nominal = float(np.nanmax(qd)) if np.isfinite(qd).any() else np.nan
         nominal_note = f"largest discharge capacity of the test ({nominal:.6g} mAh) taken as 1C"
@@ -419,7 +427,6 @@ def summarize(ds: xr.Dataset, reference="max", ce_convention: str = "auto", *, n
         "charge_capacity": (qc, {**cap_attrs, "long_name": "charge capacity"}),
         "discharge_capacity": (qd, {**cap_attrs, "long_name": "discharge capacity"}),
     }
-    mass, mass_note = _mass_g(attrs)
     if mass:
         data["charge_capacity_specific"] = (qc / mass, {"units": "mAh/g", "long_name": "specific charge capacity"})
         data["discharge_capacity_specific"] = (qd / mass, {"units": "mAh/g", "long_name": "specific discharge capacity"})

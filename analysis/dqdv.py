@@ -9,8 +9,9 @@ fixed voltage, becomes an infinite dQ/dV: a false peak taller than the real ones
 
 Here dQ/dV is computed as a *density*: the charge passed between two consecutive records is spread
 uniformly over the voltage interval the cell crossed between them, and accumulated on a regular
-voltage grid (exact piecewise-linear distribution, done for every half-cycle at once with two
-``numpy.bincount`` calls and a double cumulative sum). Charge is conserved whatever the noise, the
+voltage grid (segments narrower than a grid bin go to the bin of their midpoint; wider ones, e.g.
+records logged every 5 mV, are distributed exactly with a ramp accumulated by ``numpy.bincount``
+and a double cumulative sum), for every half-cycle at once. Charge is conserved whatever the noise, the
 quantisation or the direction of the voltage (non-monotonic segments simply add their charge where
 it was passed). The density is then smoothed by ONE Gaussian kernel in voltage whose full width at
 half maximum is the physical knob ``resolution_mV``: features closer than that are not resolved.
@@ -130,12 +131,14 @@ def cv_tail_mask(voltage, current=None, *, row=None, cv_tol_mV: float | None = N
     return tail
 
 
-def _density(x: np.ndarray, q: np.ndarray, row: np.ndarray, n_rows: int, n_bins: int) -> np.ndarray:
+def _density(x: np.ndarray, q: np.ndarray, row: np.ndarray, n_rows: int, n_bins: int,
+             drop: np.ndarray | None = None) -> np.ndarray:
     """Exact piecewise-linear charge density on a grid (bins [k, k+1) in grid units).
 
     ``x``: record positions in grid units; ``q``: capacity (mAh); ``row``: output row of each
     record (records of one row contiguous; consecutive records of different rows are not
-    joined). Returns the charge per bin (mAh), shape (n_rows, n_bins).
+    joined; ``drop``: records whose incoming segment is left out, e.g. a CV tail). Returns the
+    charge per bin (mAh), shape (n_rows, n_bins).
 
     The charge ``w`` of a segment crossing [lo, hi] has the cumulative distribution
     ``w * clip((v - lo) / (hi - lo), 0, 1)``: a ramp, i.e. two slope changes. Slope changes at
@@ -146,6 +149,8 @@ def _density(x: np.ndarray, q: np.ndarray, row: np.ndarray, n_rows: int, n_bins:
     r = row[1:].astype(np.int64)
     w = np.diff(q)
     w *= row[1:] == row[:-1]
+    if drop is not None:
+        w[drop[1:]] = 0.0
     w[~(w > 0)] = 0.0  # NaN, negative, or across rows
     if not np.isfinite(x).all():
         bad = ~(np.isfinite(a) & np.isfinite(b))
@@ -437,35 +442,46 @@ def dqdv_cycles(ds: xr.Dataset, cycles=None, direction="charge", resolution_mV: 
         all_cycles = _sorted_unique(cyc[sel])
         want = _select_cycles(all_cycles, cycles)
         sel &= np.isin(cyc, want)
-    if not (np.isfinite(v[sel]).all() and np.isfinite(q[sel]).all()):
-        sel &= np.isfinite(v) & np.isfinite(q)
     idx = np.flatnonzero(sel)
     if idx.size == 0:
         raise AnalysisError(f"no {'charge' if d > 0 else 'discharge'} records in the selected cycles {cycles!r}")
     v, q, c = v[idx], q[idx], cyc[idx]
-    if cycles is None:
-        want = _sorted_unique(c)
-    if np.all(c[1:] >= c[:-1]):
-        row = np.cumsum(np.r_[False, c[1:] != c[:-1]])
-        row = np.searchsorted(want, c[np.r_[0, np.flatnonzero(c[1:] != c[:-1]) + 1]])[row]
+    if not (np.isfinite(v).all() and np.isfinite(q).all()):
+        fin = np.isfinite(v) & np.isfinite(q)
+        if fin.sum() < 2:
+            raise AnalysisError("voltage/capacity: no finite records in the selected half-cycles")
+        idx, v, q, c = idx[fin], v[fin], q[fin], c[fin]
+    chg = c[1:] != c[:-1]
+    if np.all(c[1:] >= c[:-1]):  # the usual case: cycle numbers never decrease
+        run = np.empty(c.size, dtype=np.int64)
+        run[0] = 0
+        np.cumsum(chg, out=run[1:])
+        firsts = c[np.r_[0, np.flatnonzero(chg) + 1]]
+        if cycles is None:
+            want = firsts
+            row = run
+        else:
+            row = np.searchsorted(want, firsts)[run]
     else:
+        if cycles is None:
+            want = np.unique(c)
         row = np.searchsorted(want, c)
     # a new segment wherever the record index jumps (e.g. a rest in between) or the cycle changes
-    brk = np.r_[True, (np.diff(idx) != 1) | (np.diff(row) != 0)]
-    seg = np.cumsum(brk) - 1
+    seg = np.empty(c.size, dtype=np.int64)
+    seg[0] = 0
+    np.cumsum((np.diff(idx) != 1) | chg, out=seg[1:])
+    drop = None
     if exclude_cv:
-        tail = cv_tail_mask(v, None if cur is None else cur[idx], row=row, cv_tol_mV=cv_tol_mV)
-        keep = ~tail
-        v, q, row, seg = v[keep], q[keep], row[keep], seg[keep]
-    if v.size < 2:
-        raise AnalysisError("no usable records for dQ/dV in the selected half-cycles")
+        drop = cv_tail_mask(v, None if cur is None else cur[idx], row=row, cv_tol_mV=cv_tol_mV)
+        if drop.sum() > v.size - 2:
+            raise AnalysisError("no usable records for dQ/dV in the selected half-cycles")
     v0, h, n, centres = _grid(float(v.min()), float(v.max()), res, grid)
-    # records of different segments must not be joined: give each segment its own row first
-    nseg = int(seg.max()) + 1
-    dens = _density((v - v0) / h, q, seg, nseg, n)
-    seg_row = np.zeros(nseg, dtype=np.int64)
-    seg_row[seg] = row
+    # records of different segments must not be joined: each segment is a row first
+    nseg = int(seg[-1]) + 1
+    dens = _density((v - v0) / h, q, seg, nseg, n, drop=drop)
     if nseg != want.size:
+        seg_row = np.zeros(nseg, dtype=np.int64)
+        seg_row[seg] = row
         out = np.zeros((want.size, n))
         np.add.at(out, seg_row, dens)
         dens = out

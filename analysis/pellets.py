@@ -142,3 +142,67 @@ def select_sample(ds: xr.Dataset, **criteria) -> str | None:
             mask &= vals.astype(str) == str(v)
     idx = np.flatnonzero(mask)
     return str(ds["sample"].values[idx[0]]) if idx.size else None
+
+
+#: Properties a structure-property model can be built for: name -> (unit label, model in log10?)
+MODEL_PROPERTIES = {"sigma_25C": ("S/cm", True), "Ea": ("eV", False)}
+
+
+def training_mask(ds: xr.Dataset, state: str | None = None) -> np.ndarray:
+    """Samples used to train a structure-property model.
+
+    The samples in ``state`` (if the dataset has a ``state`` coordinate) and of the most
+    common pellet mass (pellet mass is a measurement choice, not a synthesis parameter).
+    """
+    mask = np.ones(ds.sizes["sample"], bool)
+    if state is not None and "state" in ds.coords:
+        mask &= ds["state"].values.astype(str) == str(state)
+    if "mass_mg" in ds.coords:
+        m = ds["mass_mg"].values.astype(float)
+        vals, counts = np.unique(m[mask & np.isfinite(m)], return_counts=True)
+        if vals.size:
+            mask &= m == vals[np.argmax(counts)]
+    return mask
+
+
+def property_model(ds: xr.Dataset, arr: xr.Dataset, prop: str = "sigma_25C", state: str | None = "sintered",
+                   descriptors: tuple[str, ...] = ("frb_pct", "bmr"), log_descriptors: tuple[str, ...] = ("bmr",)):
+    """Gaussian-process model of a pellet property against milling descriptors.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        ``pellet_eis`` dataset (per-sample descriptor coordinates).
+    arr : xarray.Dataset
+        Its :func:`arrhenius_table` (``sigma_25C`` in S/cm, ``Ea`` in eV, with stderr).
+    prop : {"sigma_25C", "Ea"}
+        Property modelled (conductivity is modelled as log10 of mS/cm).
+    state : str, optional
+        Only samples in this state (``"sintered"`` or ``"as-milled"``).
+    descriptors : tuple of str
+        Per-sample coordinates used as inputs (e.g. ``frb_pct``, ``bmr``, or a dose).
+    log_descriptors : tuple of str
+        Descriptors modelled on a log scale (ratios such as BMR).
+
+    Returns
+    -------
+    analysis.structure_property.GPModel
+        Trained on the selected samples; ``y`` in mS/cm for conductivity, eV for Ea.
+    """
+    from analysis.structure_property import fit_property
+
+    if prop not in MODEL_PROPERTIES:
+        raise AnalysisError(f"unknown property {prop!r}; choose one of {list(MODEL_PROPERTIES)}")
+    mask = training_mask(ds, state)
+    X = {d: ds[d].values.astype(float)[mask] for d in descriptors}
+    scale = 1e3 if prop == "sigma_25C" else 1.0
+    y = arr[prop].values[mask] * scale
+    err_name = "sigma_25C_stderr" if prop == "sigma_25C" else "Ea_stderr"
+    yerr = arr[err_name].values[mask] * scale if err_name in arr else None
+    ok = np.isfinite(y) & np.all([np.isfinite(v) for v in X.values()], axis=0)
+    if ok.sum() < 3:
+        raise AnalysisError(f"need at least 3 measured samples to model {prop} (have {int(ok.sum())})")
+    X = {k: v[ok] for k, v in X.items()}
+    return fit_property(X, y[ok], None if yerr is None else yerr[ok], log_y=MODEL_PROPERTIES[prop][1],
+                        log_descriptors=tuple(d for d in log_descriptors if d in descriptors),
+                        y_name="sigma(25 C) / mS cm-1" if prop == "sigma_25C" else "Ea / eV")

@@ -50,8 +50,9 @@ for sp in p["spectra"]:
                                     shape_control="FWHM Coefficient", coeff=0.5)
             times.append(time.perf_counter() - t0)
         _, g = basics.x_to_gamma(e.x, tau_eval, e.tau, e.epsilon, "Gaussian")
-        res[label] = {"times": times, "lam": float(e.lambda_value), "gamma": np.ravel(g).tolist(),
-                      "R_inf": float(e.R), "L": float(e.L)}
+        sc = lambda v: float(np.ravel(v)[0])
+        res[label] = {"times": times, "lam": sc(e.lambda_value), "gamma": np.ravel(g).tolist(),
+                      "R_inf": sc(e.R), "L": sc(e.L)}
     # matrix assembly alone (A_re, A_im by quadrature): the part that depends only on the grid
     t0 = time.perf_counter()
     eps = basics.compute_epsilon(f, 0.5, "Gaussian", "FWHM Coefficient")

@@ -45,6 +45,15 @@ def _time(fn, repeat: int) -> list[float]:
     return out
 
 
+def _load() -> float:
+    import os
+
+    try:
+        return os.getloadavg()[0]
+    except OSError:  # pragma: no cover
+        return float("nan")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and write the ``io`` section of RESULTS.md."""
     ap = argparse.ArgumentParser(description=__doc__)
@@ -62,11 +71,23 @@ def main(argv: list[str] | None = None) -> int:
     from analysis import io as sio
     from analysis import store
 
+    from analysis.io.neware import from_newarenda_frame
+
     py = anchor_python("newarenda", [f"NewareNDA=={NewareNDA.__version__}"])
-    anchor = run_json(py, ANCHOR, {"file": str(big), "repeat": repeat})
-    ours = _time(lambda: sio.read(big), repeat)
+    # interleaved runs (anchor, ours, NewareNDA in our venv) so that load changes on the shared
+    # machine hit all three alike; best of ``repeat`` for each
+    anchor_t, ours, same_venv = [], [], []
+    version = ""
+    for _ in range(repeat):
+        r = run_json(py, ANCHOR, {"file": str(big), "repeat": 1})
+        anchor_t += r["times"]
+        version = r["version"]
+        ours += _time(lambda: sio.read(big), 1)
+        same_venv += _time(lambda: NewareNDA.read(str(big), log_level="CRITICAL"), 1)
+    anchor = {"times": anchor_t, "version": version}
+    df = NewareNDA.read(str(big), log_level="CRITICAL")
+    conv = _time(lambda: from_newarenda_frame(big, df, fmt="ndax"), repeat)
     rows = sio.read(big).sizes["record"]
-    same_venv = _time(lambda: NewareNDA.read(str(big), log_level="CRITICAL"), repeat)
     mb = big.stat().st_size / 1e6
     a, o, s = min(anchor["times"]), min(ours), min(same_venv)
 
@@ -107,10 +128,11 @@ def main(argv: list[str] | None = None) -> int:
 | same file, NewareNDA in our venv | {s:.3f} s | {o:.3f} s | {s / o:.2f} |
 
 - Throughput of `analysis.io.read` on the large .ndax: {rows / o / 1e3:.0f} k records/s, {mb / o:.2f} MB/s
-  (NewareNDA alone: {rows / a / 1e3:.0f} k records/s). Our reader *is* NewareNDA plus the conversion to the data
-  model (test time, direction from status, half-cycle capacity, aux channels, SHA-256, validation): the
-  conversion costs {100 * (o - s) / s:.0f} % on top of NewareNDA in the same venv. We do not beat NewareNDA here;
-  the target for this reader is correctness and safety (zip-bomb check before NewareNDA inflates the archive).
+  (NewareNDA alone: {rows / a / 1e3:.0f} k records/s). Our reader *is* NewareNDA plus the conversion to the
+  data model (test time, direction from status, half-cycle capacity, aux channels, validation), timed alone
+  on NewareNDA's table: {min(conv) * 1e3:.0f} ms ({100 * min(conv) / s:.0f} % of NewareNDA's own time), plus the
+  zip-directory check and SHA-256. So we do not beat NewareNDA on .ndax decoding (we use it); differences
+  beyond the conversion cost are noise of the shared 2-core machine (load average {_load():.1f} during the run).
 - All {len(ok)} readable reference EIS files ({eis_points} points, 8 formats): {min(eis_t) * 1e3:.0f} ms in total.
 - Store import of the large .ndax (read + validate + NetCDF write + SQLite catalog): {min(ing):.2f} s; eager load
   back: {load_t:.3f} s.

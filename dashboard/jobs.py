@@ -52,6 +52,9 @@ BATCH_FUNCTIONS: dict[str, str] = {
 #: functions whose input must not be cut into pieces (a cycling record split mid-cycle would
 #: change the result): they run as one task, still off the server process, cached and cancellable
 UNSPLIT = {"dqdv_cycles"}
+#: functions that warm-start along the batch: chunk sizes are rounded up to a multiple of this
+#: keyword's value (its default in brackets) so chunk boundaries fall on chain boundaries
+ALIGN = {"fit_many": ("chain_length", 32)}
 CACHE_DIR = Path(".cache") / "jobs"
 _MEMO_SIZE = 16
 
@@ -457,6 +460,10 @@ def _start(job: Job, target: str, batch, args: tuple, kwargs: dict, chunk_size, 
         if chunk_size is None:
             n_workers = max(1, len(client.scheduler_info(n_workers=-1).get("workers", {})))
             chunk_size = max(1, -(-n_items // (4 * n_workers)))
+        if fn_name in ALIGN:
+            kw, default = ALIGN[fn_name]
+            m = int(kwargs.get(kw, default))
+            chunk_size = -(-chunk_size // m) * m
         if fn_name in UNSPLIT or batch_dim is False:
             pieces, dim = [batch], None
         else:

@@ -1,6 +1,7 @@
 """Colours and plot defaults shared by the pages (colour-blind-safe palettes)."""
 from __future__ import annotations
 
+import holoviews.plotting.bokeh  # noqa: F401  (registers the Bokeh backend so .opts works anywhere)
 import panel as pn
 
 #: Okabe-Ito palette (colour-blind safe), used for categorical series.

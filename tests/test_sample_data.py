@@ -211,3 +211,19 @@ def test_s2_dqdv_peaks_shift_lower_with_cycling():
         h = tr.height.values.ravel()
         assert np.all(np.diff(pos) < 0), pos
         assert h[-1] < h[0]
+
+
+def test_s1_structure_property_model(s1):
+    """Issue 9 check: LOO prediction of the optimum within its own 2-sigma band; monotone in BMR."""
+    from analysis.pellets import property_model, training_mask
+
+    ds, arr = s1
+    model = property_model(ds, arr, "sigma_25C", state="sintered")
+    loo = model.loo()
+    ids = ds.sample.values[training_mask(ds, "sintered")]
+    i = list(ids).index(_sid(ds, frb_pct=10, bmr=80, state="sintered", mass_mg=100))
+    assert abs(loo.y[i] - loo.mean[i]) <= 2 * loo.std[i]
+    rep = model.monotonicity("bmr", at={"frb_pct": 10})
+    assert rep.monotone and rep.direction == rep.data_direction == "increasing"
+    ea = property_model(ds, arr, "Ea", state="sintered")
+    assert ea.loo().fraction_within_2sigma >= 0.8

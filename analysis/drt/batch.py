@@ -119,8 +119,10 @@ def drt_many(data, lam="auto", lam_method="gcv", order=1, rbf="gaussian", shape_
     disc = discretise(fs, shape_coeff, rbf, order)
     if capacitance and data_part == "real":
         capacitance = False
-    sel, A, AtA = _lam.selector_for(disc, shape_coeff, rbf, order, data_part, inductance, capacitance)
-    p0 = sel.p0
+    A, AtA, p0 = _lam.design_for(disc, shape_coeff, rbf, order, data_part, inductance, capacitance)
+    sel = None
+    if lam_value is None:
+        sel = _lam.selector_for(disc, shape_coeff, rbf, order, data_part, inductance, capacitance)[0]
     ok = np.all(np.isfinite(Zs), axis=1)
     idx_ok = np.flatnonzero(ok)
     B = np.stack([_rhs(Zs[j], data_part) for j in idx_ok], axis=1) if idx_ok.size else np.zeros((A.shape[0], 0))

@@ -300,11 +300,11 @@ def compute_drt(freq, Z, lam="auto", lam_method="gcv", order=1, rbf="gaussian", 
     _inductive_warnings(fs, zs, inductance, signed, warnings)
 
     disc = discretise(fs, shape_coeff, rbf, order)
-    sel, A, AtA = _lam.selector_for(disc, shape_coeff, rbf, order, data, inductance, capacitance)
-    p0 = sel.p0
+    A, AtA, p0 = _lam.design_for(disc, shape_coeff, rbf, order, data, inductance, capacitance)
     b = _rhs(zs, data)
     grid = scores = None
     if lam_value is None:
+        sel = _lam.selector_for(disc, shape_coeff, rbf, order, data, inductance, capacitance)[0]
         reim = None
         if lam_method == "re-im":
             sel_re, _, _ = _lam.selector_for(disc, shape_coeff, rbf, order, "real", False)

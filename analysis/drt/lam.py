@@ -314,27 +314,46 @@ def choose_many(method: str, sel: Selector, B: np.ndarray, *, bounds=LAM_BOUNDS)
 # ---- cache of decompositions per (grid, settings, data mode) ----------------------------
 
 @lru_cache(maxsize=64)
-def _selector_cached(key: tuple) -> tuple:
+def _design_cached(key: tuple) -> tuple:
     from analysis.drt.compute import _design  # local import: compute imports this module
     from analysis.drt.core import discretise
 
     fbytes, shape_coeff, rbf, order, data, inductance, capacitance = key
-    f = np.frombuffer(fbytes, dtype=np.float64)
-    disc = discretise(f, shape_coeff, rbf, order)
+    disc = discretise(np.frombuffer(fbytes, dtype=np.float64), shape_coeff, rbf, order)
     A, p0, _names = _design(disc, data, inductance, capacitance)
     AtA = A.T @ A
     A.setflags(write=False)
     AtA.setflags(write=False)
-    return build_selector(A, disc.P, p0), A, AtA
+    return A, AtA, p0
+
+
+@lru_cache(maxsize=64)
+def _selector_cached(key: tuple) -> Selector:
+    from analysis.drt.core import discretise
+
+    A, _AtA, p0 = _design_cached(key)
+    disc = discretise(np.frombuffer(key[0], dtype=np.float64), key[1], key[2], key[3])
+    return build_selector(np.asarray(A), disc.P, p0)
+
+
+def _key(disc, shape_coeff, rbf, order, data, inductance, capacitance):
+    return (disc.freq.tobytes(), float(shape_coeff), rbf, int(order), data, bool(inductance), bool(capacitance))
+
+
+def design_for(disc, shape_coeff, rbf, order, data, inductance, capacitance=False):
+    """Cached design matrix ``A``, ``A.T @ A`` and number of unpenalised columns."""
+    return _design_cached(_key(disc, shape_coeff, rbf, order, data, inductance, capacitance))
 
 
 def selector_for(disc, shape_coeff, rbf, order, data, inductance,
                  capacitance=False) -> tuple[Selector, np.ndarray, np.ndarray]:
     """Cached :class:`Selector`, design matrix ``A`` and ``A.T @ A`` for a grid and data mode."""
-    key = (disc.freq.tobytes(), float(shape_coeff), rbf, int(order), data, bool(inductance), bool(capacitance))
-    return _selector_cached(key)
+    key = _key(disc, shape_coeff, rbf, order, data, inductance, capacitance)
+    A, AtA, _p0 = _design_cached(key)
+    return _selector_cached(key), A, AtA
 
 
 def clear_cache() -> None:
-    """Empty the decomposition cache."""
+    """Empty the design and decomposition caches."""
     _selector_cached.cache_clear()
+    _design_cached.cache_clear()

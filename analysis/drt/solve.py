@@ -1,12 +1,13 @@
 """Small non-negative quadratic programs of the DRT: ``min 1/2 x'Hx - g'x, x_i >= 0 (i in C)``.
 
 Why our own solver: pyDRTtools calls cvxopt's interior-point QP (tens of milliseconds per
-solve). The DRT problems have 80-200 unknowns, a well-scaled positive-definite ``H`` once the
-penalty is added, and few active bounds, so a primal-dual active-set method (Hintermueller,
-Ito & Kunisch, SIAM J. Optim. 13 (2003) 865) converges in a handful of Cholesky solves of
-the free block; it is exact (it stops on the KKT conditions, not on a tolerance of an
-interior-point path). A Lawson-Hanson active-set loop, finite and monotone, is the fallback
-if the primal-dual iteration cycles.
+solve, and stops on a tolerance of the interior-point path). The DRT problems have 80-200
+unknowns and a positive-definite ``H`` once the penalty is added, so block principal pivoting
+(primal-dual active set with Murty's backup rule; Hintermueller, Ito & Kunisch, SIAM J.
+Optim. 13 (2003) 865; Kim & Park, SIAM J. Sci. Comput. 33 (2011) 3261) converges in a
+handful of Cholesky solves of the free block and stops exactly on the KKT conditions. A
+Lawson-Hanson active-set loop (finite, monotone) is the fallback. Many spectra are solved
+together by a batched dual form of the same iteration (:func:`nnqp_batch`).
 """
 from __future__ import annotations
 
@@ -58,22 +59,23 @@ def _lawson_hanson(H, g, constrained, tol, maxiter):
 def _bpp(H, g, C, active, tol, maxiter):
     """Block principal pivoting (Portugal, Judice & Vicente 1994; Kim & Park 2011).
 
-    Full exchange of all infeasible variables (the primal-dual active-set step). When the
-    number of infeasibilities has not decreased for three steps, returns ``ok=False`` and the
-    caller switches to the finite Lawson-Hanson method (instead of Murty's single-exchange
-    rule, which needs many more solves on these problems).
+    Full exchange of all infeasible variables (the primal-dual active-set step); when the
+    number of infeasibilities has not decreased for three steps, Murty's single exchange of
+    the last infeasible variable until it does (finite). Returns ``ok=False`` after
+    ``maxiter`` steps; the caller then uses the Lawson-Hanson method.
     """
     n = g.size
     best, p = n + 1, 3
     for _ in range(maxiter):
         x = _solve_sub(H, g, ~active)
         mu = H @ x - g
-        inf_free = C & ~active & (x < 0)
+        inf_free = C & ~active & (x < -1e-11 * float(np.max(np.abs(x))))
         inf_act = active & (mu < -tol)
         V = inf_free | inf_act
         nv = int(V.sum())
         if nv == 0:
             x[active] = 0.0
+            x[C & (x < 0)] = 0.0
             return x, True
         if nv < best:
             best, p = nv, 3
@@ -81,8 +83,10 @@ def _bpp(H, g, C, active, tol, maxiter):
         elif p > 0:
             p -= 1
             active = active ^ V
-        else:
-            return x, False
+        else:  # Murty's backup: exchange only the last infeasible variable
+            j = int(np.flatnonzero(V)[-1])
+            active = active.copy()
+            active[j] = ~active[j]
     return x, False
 
 
@@ -102,7 +106,7 @@ def nnqp(H: np.ndarray, g: np.ndarray, constrained: np.ndarray | None = None, *,
         Initial guess of the bounds that are active (warm start); default: the negative
         entries of the unconstrained solution.
     maxiter : int, optional
-        Iteration limit of block principal pivoting (default ``10 n``) before the
+        Iteration limit of block principal pivoting (default ``n``) before the
         Lawson-Hanson fallback.
 
     Returns
@@ -127,7 +131,7 @@ def nnqp(H: np.ndarray, g: np.ndarray, constrained: np.ndarray | None = None, *,
             return y / d
     else:
         active = np.asarray(active0, bool) & C
-    y, ok = _bpp(Hs, gs, C, active, tol, maxiter or 10 * n)
+    y, ok = _bpp(Hs, gs, C, active, tol, maxiter or n)
     if not ok:  # full exchanges cycle (small lambda): finite Lawson-Hanson
         y = _lawson_hanson(Hs, gs, C, tol, 4 * n)
     return y / d
@@ -228,9 +232,10 @@ def _pdas_batch(H, G, C, maxiter, Hshared):
         mu[~act] = 0.0
         x = y0 + (mu @ K1 if shared else np.einsum("tkn,tk->tn", Kcol, nu))
         x[act] = 0.0
-        new = C[None, :] & ((act & (mu > tol[todo, None])) | (~act & (x < 0)))
+        tolx = 1e-11 * np.max(np.abs(x), axis=1, keepdims=True)
+        new = C[None, :] & ((act & (mu > tol[todo, None])) | (~act & (x < -tolx)))
         done = np.all(new == act, axis=1)
-        X[todo[done]] = x[done]
+        X[todo[done]] = np.maximum(x[done], np.where(C, 0.0, -np.inf))
         active[todo] = new
         todo = todo[~done]
     # KKT check (stationarity on the free set) and fallback

@@ -493,14 +493,15 @@ def _fit_prepared(circuit, f, Zc, P0, free, fixed_vals, fixed, lo, hi, lo_u, hi_
     # follow the written order from high to low frequency
     if np.isfinite(cost).any():
         scale = float(np.sum((np.abs(Zc) * wts[0][0]) ** 2))
-        b = int(np.nonzero(cost <= np.min(cost) * (1 + 1e-6) + 1e-20 * scale)[0][0])
+        near = cost <= np.min(cost) * (1 + 1e-6) + 1e-20 * scale
+        b = int(np.nonzero(near & conv)[0][0]) if (near & conv).any() else int(np.nonzero(near)[0][0])
     else:
         b = 0
     return _result(circuit, prob, f, Zc, U[b], cost[b], int(n_iter[b]), bool(conv[b]), J[b],
-                   weighting, fixed, note)
+                   weighting, fixed, note, r[b])
 
 
-def _result(circuit, prob, f, Zc, u, cost, n_iter, conv, Ju, weighting, fixed, note):
+def _result(circuit, prob, f, Zc, u, cost, n_iter, conv, Ju, weighting, fixed, note, r=None):
     spec = circuit.spec
     if not np.isfinite(cost):
         return _fail(circuit, spec, "model could not be evaluated (non-finite impedance) from any start",
@@ -516,7 +517,8 @@ def _result(circuit, prob, f, Zc, u, cost, n_iter, conv, Ju, weighting, fixed, n
     sd = np.sqrt(np.abs(np.diag(cov)))
     if not ok:
         sd[prob.free] = np.nan
-    Zfit = circuit.evaluate(Pfull[None], prob.w, jacobian=False)[0][0]
+    Zfit = circuit.evaluate(Pfull[None], prob.w, jacobian=False)[0][0] if r is None else \
+        Zc + (r[: Zc.size] / prob.wt[0][0] + 1j * r[Zc.size:] / prob.wt[1][0])
     names = circuit.param_names
     tol = 1e-9 * (1 + np.abs(u))
     hit = ((np.abs(u - prob.lo_u) <= tol) & (prob.lo_u > -600)) | ((np.abs(u - prob.hi_u) <= tol) & (prob.hi_u < 600))

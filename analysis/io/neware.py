@@ -157,6 +157,29 @@ def read_nda(path, *, sha256: str | None = None, max_uncompressed: int | None = 
         raise ReadError(path, "file too large to read into memory") from None
     except Exception as exc:  # NewareNDA raises many kinds on damaged files
         raise ReadError(path, f"damaged or unsupported NEWARE file ({type(exc).__name__}: {_first(exc)})") from None
+    return from_newarenda_frame(path, df, sha256=sha256, fmt="ndax" if is_zip else "nda")
+
+
+def from_newarenda_frame(path, df: pd.DataFrame, *, sha256: str | None = None, fmt: str = "nda") -> xr.Dataset:
+    """Convert the record table returned by ``NewareNDA.read`` to a ``cycling`` dataset.
+
+    Parameters
+    ----------
+    path : path-like
+        Source file (provenance, messages).
+    df : pandas.DataFrame
+        NewareNDA's table (columns Index, Cycle, Step, Step_Index, Status, Time, Voltage,
+        Current(mA), capacities, energies, Timestamp, auxiliary channels).
+    sha256 : str, optional
+        File digest.
+    fmt : {"nda", "ndax"}
+        Recorded in the ``format`` attribute.
+
+    Returns
+    -------
+    xarray.Dataset
+        Kind ``cycling`` (see :func:`read_nda`).
+    """
     if df is None or len(df) == 0:
         raise ReadError(path, "the NEWARE file holds no data records")
     need = [c for c in ("Time", "Voltage", "Current(mA)", "Step", "Cycle", "Status") if c not in df.columns]
@@ -195,7 +218,7 @@ def read_nda(path, *, sha256: str | None = None, max_uncompressed: int | None = 
             extra[f"aux_{sanitize_name(c)}"] = (vals, "V", f"auxiliary voltage {c}")
         else:
             extra[f"aux_{sanitize_name(c, 'unknown')}"] = (vals, "", f"auxiliary channel {c} (unknown type)")
-    attrs = {"instrument": "NEWARE", "format": "ndax" if is_zip else "nda",
+    attrs = {"instrument": "NEWARE", "format": fmt,
              "original_columns": ", ".join(map(str, df.columns))}
     if "Timestamp" in df.columns:
         ts = pd.to_datetime(df["Timestamp"].iloc[0], errors="coerce")

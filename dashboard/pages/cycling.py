@@ -23,6 +23,7 @@ from dashboard.widgets import throttled
 #: most dQ/dV curves drawn at once; larger selections are decimated (stated in the title)
 MAX_CURVES = 40
 RESOLUTIONS_MV = [1.0, 2.0, 3.0, 5.0, 7.5, 10.0, 15.0, 20.0, 30.0]
+REF_LABELS = {"max": "maximum", "max_after_formation": "maximum after formation", "first": "first cycle"}
 _WINDOW_RE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(?:-|–|—|to|\.\.)\s*(\d+(?:\.\d*)?|\.\d+)\s*$")
 
 
@@ -52,10 +53,22 @@ def nominal_capacity_mAh(name: str) -> float | None:
 
 @lru_cache(maxsize=32)
 def summary(name: str, reference: str):
-    """:func:`analysis.cycling.summarize` of dataset ``name`` (retention vs ``reference``)."""
+    """:func:`analysis.cycling.summarize` of dataset ``name`` (retention vs ``reference``).
+
+    ``reference="max_after_formation"`` passes the cycle of the largest discharge capacity
+    after the first cycle (how study S2 quotes retention) as an explicit reference cycle.
+    """
     from analysis.cycling import summarize
 
-    return summarize(data.load(name), reference=reference, nominal_capacity_mAh=nominal_capacity_mAh(name))
+    nominal = nominal_capacity_mAh(name)
+    if reference == "max_after_formation":
+        s = summarize(data.load(name), reference="max", nominal_capacity_mAh=nominal)
+        q = s["discharge_capacity"].values[1:]
+        if q.size and np.isfinite(q).any():
+            reference = int(s["cycle"].values[1:][np.nanargmax(q)])
+        else:
+            reference = "max"
+    return summarize(data.load(name), reference=reference, nominal_capacity_mAh=nominal)
 
 
 @lru_cache(maxsize=16)
@@ -159,8 +172,10 @@ class CyclingExplorer(pn.viewable.Viewer):
 
     dataset = param.Selector(default=None, objects=[], label="Cell",
                              doc="Cycling dataset (kind cycling) shown on the page.")
-    reference = param.Selector(default="max", objects=["max", "first"], label="Retention reference",
-                               doc="Capacity retention relative to the maximum or the first discharge capacity.")
+    reference = param.Selector(default="max", objects=["max", "max_after_formation", "first"],
+                               label="Retention reference",
+                               doc="Capacity retention relative to the maximum discharge capacity, the maximum "
+                                   "after the first (formation) cycle, or the first cycle.")
     cycle_range = param.Range(default=(1, 1), bounds=(1, 1), label="Cycle range",
                               doc="First and last cycle (inclusive) whose dQ/dV curves are overlaid.")
     mode = param.Selector(default="dQ/dV", objects=["dQ/dV", "dV/dQ"], label="Derivative",
@@ -193,9 +208,8 @@ class CyclingExplorer(pn.viewable.Viewer):
         cyc = self._cycles()
         lo, hi = int(cyc.min()), int(cyc.max())
         self.param.cycle_range.bounds = (lo, hi)
-        cur = tuple(self.cycle_range)
-        if not (lo <= cur[0] <= cur[1] <= hi) or cur == (1, 1):
-            self.cycle_range = (lo, hi)
+        # a new cell shows all its cycles (a shared URL restores its own range after the dataset)
+        self.cycle_range = (lo, hi)
         if self._range_widget is not None:
             self._range_widget.param.update(start=lo, end=max(hi, lo + 1))
 
@@ -238,7 +252,8 @@ class CyclingExplorer(pn.viewable.Viewer):
                                        start=lo, end=max(hi, lo + 1), step=1)
         return [
             pn.widgets.Select.from_param(self.param.dataset, name="Cell"),
-            pn.widgets.RadioButtonGroup.from_param(self.param.reference, name="Retention reference"),
+            pn.widgets.Select.from_param(self.param.reference, name="Retention reference",
+                                         options={v: k for k, v in REF_LABELS.items()}),
             pn.pane.Markdown("#### Differential capacity", margin=(10, 5, 0, 5)),
             self._range_widget,
             pn.widgets.RadioButtonGroup.from_param(self.param.mode, name="Derivative"),
@@ -268,7 +283,7 @@ class CyclingExplorer(pn.viewable.Viewer):
             if last is not None:
                 ref = s.attrs.get("retention_reference_cycle")
                 lines.append(f"**Discharge capacity, cycle {int(sel[-1])}** = {float(last[dvar]):.1f} {unit}"
-                             f" · **retention** = {float(last['retention']):.2f} % (vs cycle {ref}, {self.reference})"
+                             f" · **retention** = {float(last['retention']):.2f} % (vs cycle {ref}, {REF_LABELS[self.reference]})"
                              f" · **CE** = {float(last['coulombic_efficiency']):.2f} %")
         except SSBError as exc:
             return pn.pane.Alert(f"Cannot summarise this cell: {exc}", alert_type="danger")
@@ -317,16 +332,18 @@ class CyclingExplorer(pn.viewable.Viewer):
         ch = hv.Scatter((c, s[cvar].values), "Cycle", yl, label="charge").opts(
             color=theme.OKABE_ITO[3], size=4, marker="triangle")
         di = hv.Scatter((c, s[dvar].values), "Cycle", yl, label="discharge").opts(color=theme.OKABE_ITO[0], size=4)
-        return (self._span() * ch * di).opts(title="Capacity", legend_position="top_right", **theme.PLOT_OPTS)
+        return (self._span() * ch * di).opts(title="Capacity", legend_position="bottom_left", xlabel="Cycle",
+                                             ylabel=yl, **theme.PLOT_OPTS)
 
     @param.depends("dataset", "reference", "cycle_range")
     def ce_plot(self):
         """Coulombic efficiency (%) against cycle (convention in the axis label)."""
         s = self._summary()
         conv = s.attrs.get("ce_convention", "")
-        sc = hv.Scatter((s["cycle"].values, s["coulombic_efficiency"].values), "Cycle",
-                        f"CE ({conv}) (%)").opts(color=theme.OKABE_ITO[2], size=4)
-        return (self._span() * sc).opts(title="Coulombic efficiency", **theme.PLOT_OPTS)
+        yl = f"CE, {conv} (%)"
+        sc = hv.Scatter((s["cycle"].values, s["coulombic_efficiency"].values), "Cycle", yl).opts(
+            color=theme.OKABE_ITO[2], size=4)
+        return (self._span() * sc).opts(title="Coulombic efficiency", xlabel="Cycle", ylabel=yl, **theme.PLOT_OPTS)
 
     @param.depends("dataset", "reference", "cycle_range")
     def retention_plot(self):
@@ -337,7 +354,8 @@ class CyclingExplorer(pn.viewable.Viewer):
             color=theme.OKABE_ITO[0], line_width=2)
         line = hv.HLine(100).opts(color="grey", line_dash="dashed", line_width=1)
         return (self._span() * line * sc).opts(
-            title=f"Retention vs cycle {ref} ({'maximum' if self.reference == 'max' else 'first'})", **theme.PLOT_OPTS)
+            title=f"Retention vs cycle {ref} ({REF_LABELS[self.reference]})", xlabel="Cycle", ylabel="Retention (%)",
+            **theme.PLOT_OPTS)
 
     @param.depends("dataset", "reference", "cycle_range")
     def polarisation_plot(self):
@@ -349,30 +367,34 @@ class CyclingExplorer(pn.viewable.Viewer):
             color=theme.OKABE_ITO[4], line_width=2)
         p2 = hv.Curve((c, s["polarisation_mid"].values), "Cycle", yl, label="at half capacity").opts(
             color=theme.OKABE_ITO[1], line_width=1.5, line_dash="dashed")
-        return (self._span() * p1 * p2).opts(title="Polarisation", legend_position="top_left", **theme.PLOT_OPTS)
+        return (self._span() * p1 * p2).opts(title="Polarisation", legend_position="top_left", xlabel="Cycle",
+                                             ylabel=yl, **theme.PLOT_OPTS)
 
     @param.depends("dataset")
     def rate_plot(self):
-        """Rate capability: mean discharge capacity of each block of equal C-rate."""
+        """Rate capability: mean discharge capacity of each block of equal C-rate (a note for one rate)."""
         try:
             rb = rate(self.dataset)
         except SSBError as exc:
-            return hv.Bars([], "Block", "Capacity").opts(title=f"Rate capability: {exc}", **theme.PLOT_OPTS)
+            return pn.pane.Alert(f"Rate capability: {exc}", alert_type="warning")
         spec = "discharge_capacity_specific" in rb
         var = "discharge_capacity_specific" if spec else "discharge_capacity"
         unit = "mAh/g" if spec else "mAh"
-        labels = [f"{_fmt_c(float(c))} · {int(f)}–{int(l)}" for c, f, l in
-                  zip(rb["c_rate"].values, rb["first_cycle"].values, rb["last_cycle"].values)]
-        vals = rb[var].values
-        bars = hv.Bars((labels, vals, rb["current"].values), "C-rate · cycles",
-                       [f"Mean discharge capacity ({unit})", "Current (mA)"]).opts(
-            color=theme.OKABE_ITO[0], alpha=0.85, **{**theme.PLOT_OPTS, "show_grid": False})
-        basis = "nominal capacity from c_rate_basis_mAh_g" if nominal_capacity_mAh(self.dataset) else \
+        basis = "1C from the cell's c_rate_basis_mAh_g" if nominal_capacity_mAh(self.dataset) else \
             "1C = largest discharge capacity"
         nb = rb.sizes["block"]
-        title = (f"Rate capability ({nb} blocks of equal C-rate; {basis})" if nb > 1
-                 else f"Rate capability: one rate ({_fmt_c(float(rb['c_rate'].values[0]))}) throughout")
-        return bars.opts(title=title, xrotation=0)
+        if nb < 2:
+            return pn.pane.Markdown(
+                f"**Rate capability**: this cell was cycled at a single rate "
+                f"({_fmt_c(float(rb['c_rate'].values[0]))}, {float(rb['current'].values[0]):.3g} mA; {basis}).",
+                sizing_mode="stretch_width")
+        labels = [f"{_fmt_c(float(c))} (cycles {int(f)}–{int(l)})" for c, f, l in
+                  zip(rb["c_rate"].values, rb["first_cycle"].values, rb["last_cycle"].values)]
+        yl = f"Mean discharge capacity ({unit})"
+        bars = hv.Bars((labels, rb[var].values, rb["current"].values), "C-rate", [yl, "Current (mA)"]).opts(
+            color=theme.OKABE_ITO[0], alpha=0.85, bar_width=0.6, tools=["hover"], responsive=True, height=300,
+            fontscale=1.05, title=f"Rate capability: {nb} blocks of equal C-rate ({basis})")
+        return pn.pane.HoloViews(bars, sizing_mode="stretch_width")
 
     @param.depends("dataset", "cycle_range", "mode", "direction", "resolution_mV", "windows")
     def derivative_plot(self):
@@ -383,7 +405,7 @@ class CyclingExplorer(pn.viewable.Viewer):
         try:
             da = self._deriv()
         except SSBError as exc:
-            return hv.Path([], [xl, yl]).opts(title=f"{self.mode}: {exc}", **theme.PLOT_OPTS)
+            return hv.Contours([], [xl, yl]).opts(title=f"{self.mode}: {exc}", **theme.PLOT_OPTS)
         cyc = da["cycle"].values
         sel = cyc[(cyc >= a) & (cyc <= b)]
         show = decimate_cycles(sel)
@@ -398,8 +420,9 @@ class CyclingExplorer(pn.viewable.Viewer):
         if show.size < sel.size:
             title += f" (showing {show.size} of {sel.size}, evenly spaced)"
         title += f" · {float(self.resolution_mV):g} mV"
-        cmap_lim = (float(cyc.min()), float(max(cyc.max(), cyc.min() + 1)))
-        path = hv.Path(paths, [xl, yl], vdims=["Cycle"]).opts(
+        cmap_lim = (float(show.min()), float(max(show.max(), show.min() + 1))) if show.size else (0.0, 1.0)
+        # Contours (one scalar per path) renders as a single MultiLine ~8x faster than Path
+        path = hv.Contours(paths, [xl, yl], vdims=["Cycle"]).opts(
             color="Cycle", cmap=theme.SEQUENTIAL, clim=cmap_lim, colorbar=True, line_width=1.5,
             colorbar_opts={"title": "cycle"}, tools=["hover"])
         wins, px, py = (), np.array([]), np.array([])
@@ -416,7 +439,8 @@ class CyclingExplorer(pn.viewable.Viewer):
         marks = hv.Scatter((px, py), xl, yl, label="tracked peaks").opts(
             color=theme.OKABE_ITO[3], marker="x", size=7)
         opts = {**theme.PLOT_OPTS, "height": 430}
-        return (spans * path * marks).opts(hv.opts.Path(**opts), hv.opts.Overlay(title=title, legend_position="top_left"))
+        return (spans * path * marks).opts(hv.opts.Contours(**opts), hv.opts.Overlay(title=title, legend_position="top_left",
+                                                                                 xlabel=xl, ylabel=yl))
 
     def _peak_curves(self, var: str, ylabel: str, title: str, legend: str):
         try:
@@ -434,7 +458,8 @@ class CyclingExplorer(pn.viewable.Viewer):
                 color=theme.OKABE_ITO[k % len(theme.OKABE_ITO)], line_width=2)
         nd = hv.NdOverlay(curves, kdims="Peak window")
         return (self._span() * nd).opts(hv.opts.Curve(**theme.PLOT_OPTS),
-                                        hv.opts.Overlay(title=title, legend_position=legend))
+                                        hv.opts.Overlay(title=title, legend_position=legend, xlabel="Cycle",
+                                                        ylabel=ylabel))
 
     @param.depends("dataset", "cycle_range", "direction", "resolution_mV", "windows")
     def peak_position_plot(self):
@@ -464,7 +489,7 @@ class CyclingExplorer(pn.viewable.Viewer):
             pn.Row(dm(self.ce_plot), dm(self.polarisation_plot), sizing_mode="stretch_width"),
             pn.Row(dm(self.derivative_plot), sizing_mode="stretch_width"),
             pn.Row(dm(self.peak_position_plot), dm(self.peak_height_plot), sizing_mode="stretch_width"),
-            dm(self.rate_plot),
+            pn.panel(self.rate_plot, sizing_mode="stretch_width"),
             sizing_mode="stretch_width",
         )
 

@@ -20,6 +20,7 @@ import re
 from functools import lru_cache
 
 import holoviews as hv
+import holoviews.plotting.bokeh  # noqa: F401  (registers the backend that the .opts below refer to)
 import numpy as np
 import pandas as pd
 import panel as pn
@@ -27,6 +28,9 @@ import param
 
 from analysis.errors import SSBError
 from dashboard import data, theme
+
+if "Curve" not in dir(hv.opts):  # no hv.extension yet (plain Python, tests)
+    hv.Store.set_current_backend("bokeh")  # makes hv.opts.<Element> builders available in plain Python
 
 DEFAULT_CIRCUIT = "R0-p(R1,CPE1)-p(R2,CPE2)-W1"
 DEFAULT_REGIONS = "T1: 1e-7-1e-2, T2: 1e-2-1, T3: 1-1e3"
@@ -234,7 +238,7 @@ def bind_throttled(obj: param.Parameterized, pname: str, widget_cls, **kw):
         Widget arguments; for a DiscreteSlider without ``options`` the parameter's objects are used.
     """
     p = obj.param[pname]
-    kw.setdefault("name", p.label)
+    kw.setdefault("label", p.label)
     if widget_cls is pn.widgets.DiscreteSlider and "options" not in kw:
         kw["options"] = list(p.objects)
     kw.setdefault("css_classes", [f"ssb-w-{pname.replace('_', '-')}"])
@@ -438,22 +442,20 @@ class DRTExplorer(pn.viewable.Viewer):
         self._point_widget = bind_throttled(self, "point", pn.widgets.DiscreteSlider, options=self._point_options())
         self._lam_widget = bind_throttled(self, "lam_log10", pn.widgets.FloatSlider, start=-7.0, end=0.0,
                                           step=0.1, format="0.0")
-        circuit = pn.widgets.TextInput.from_param(self.param.circuit, name="Equivalent circuit",
-                                                  css_classes=["ssb-w-circuit"])
-        regions = pn.widgets.TextInput.from_param(self.param.regions, name="τ regions (s)",
-                                                  css_classes=["ssb-w-regions"])
+        circuit = pn.widgets.TextInput.from_param(self.param.circuit, css_classes=["ssb-w-circuit"])
+        regions = pn.widgets.TextInput.from_param(self.param.regions, css_classes=["ssb-w-regions"])
         return {
-            "dataset": pn.widgets.Select.from_param(self.param.dataset, name="Cell"),
+            "dataset": pn.widgets.Select.from_param(self.param.dataset),
             "cycle_range": self._range_widget,
             "cycle": self._cycle_widget,
             "point": self._point_widget,
             "circuit": circuit,
             "lam_auto": pn.widgets.Checkbox.from_param(self.param.lam_auto, css_classes=["ssb-w-lam-auto"]),
-            "lam_method": pn.widgets.Select.from_param(self.param.lam_method, name="λ criterion"),
+            "lam_method": pn.widgets.Select.from_param(self.param.lam_method),
             "lam_log10": self._lam_widget,
             "inductance": pn.widgets.Checkbox.from_param(self.param.inductance),
-            "map_axis": pn.widgets.RadioButtonGroup.from_param(self.param.map_axis, button_type="primary",
-                                                               button_style="outline"),
+            "map_axis": pn.widgets.RadioButtonGroup.from_param(self.param.map_axis, color="primary",
+                                                               variant="outline"),
             "regions": regions,
             "deconvolve": pn.widgets.Checkbox.from_param(self.param.deconvolve),
         }

@@ -31,8 +31,29 @@ class SynthesisExplorer(pn.viewable.Viewer):
     circuit = param.String(default="L0-R0-CPE1", doc="Equivalent circuit fitted to every spectrum.")
     arrhenius_form = param.Selector(default="sigmaT", objects=["sigmaT", "sigma"],
                                     doc="Arrhenius form: sigma*T = A exp(-Ea/kT) or sigma = s0 exp(-Ea/kT).")
+    # ---- what-if (mill physics + structure-property model)
+    mill = param.Selector(default="Fritsch P5", objects=[], label="Mill",
+                          doc="Planetary mill geometry (disk radius, jar/disk speed ratio) for the impact model.")
+    what_frb_pct = param.Number(default=10.0, bounds=(1.0, 40.0), label="What-if FRB (%)",
+                                doc="Ball filling rate for the what-if calculation, % of the jar volume (solid balls).")
+    what_bmr = param.Number(default=80.0, bounds=(5.0, 150.0), label="What-if BMR (x:1)",
+                            doc="Ball-to-material mass ratio for the what-if calculation.")
+    what_rpm = param.Number(default=500.0, bounds=(100.0, 1100.0), label="Mill speed (rpm)",
+                            doc="Disk speed of the planetary mill in rpm.")
+    what_time_h = param.Number(default=16.0, bounds=(0.5, 48.0), label="Milling time (h)",
+                               doc="Milling time in hours (sets the cumulative dose).")
+    ball_diameter_mm = param.Selector(default=10.0, objects=[3.0, 5.0, 10.0, 15.0, 20.0], label="Ball diameter (mm)",
+                                      doc="Diameter of the milling balls in mm.")
+    ball_material = param.Selector(default="WC", objects=[], label="Ball material",
+                                   doc="Ball material (sets the ball density).")
+    jar_volume_ml = param.Selector(default=50.0, objects=[12.0, 20.0, 45.0, 50.0, 80.0, 125.0, 250.0, 500.0],
+                                   label="Jar volume (mL)", doc="Jar volume in mL.")
 
     def __init__(self, dataset: str | None = None, **params):
+        from analysis.milling import BALL_DENSITIES_G_CM3, MILL_PRESETS
+
+        self.param.mill.objects = list(MILL_PRESETS)
+        self.param.ball_material.objects = list(BALL_DENSITIES_G_CM3)
         super().__init__(**params)
         self.param.dataset.objects = data.names("pellet_eis")
         self.dataset = dataset or (self.param.dataset.objects[0] if self.param.dataset.objects else None)
@@ -43,7 +64,8 @@ class SynthesisExplorer(pn.viewable.Viewer):
     def url_params(self) -> list[str]:
         """Parameters that go into a shared URL."""
         return ["dataset", "frb_pct", "bmr", "mass_mg", "state", "composition", "temperature_C",
-                "circuit", "arrhenius_form"]
+                "circuit", "arrhenius_form", "mill", "what_frb_pct", "what_bmr", "what_rpm", "what_time_h",
+                "ball_diameter_mm", "ball_material", "jar_volume_ml"]
 
     @param.depends("dataset", watch=True)
     def _on_dataset(self):
@@ -69,9 +91,29 @@ class SynthesisExplorer(pn.viewable.Viewer):
             else:
                 upd[p] = None
         upd["temperature_C"] = min(temps, key=lambda t: abs(t - 25))
+        for p, q in (("what_rpm", "rpm"), ("what_time_h", "milling_time_h"), ("ball_diameter_mm", "ball_diameter_mm"),
+                     ("ball_material", "ball_material"), ("jar_volume_ml", "jar_volume_ml")):
+            if q in sel.coords:
+                v = sel[q].item()
+                if isinstance(v, float) and not np.isfinite(v):
+                    continue
+                v = float(v) if isinstance(v, (int, float)) else str(v)
+                objs = getattr(self.param[p], "objects", None)
+                if objs is None or v in objs:
+                    upd[p] = v
         self.param.update(**upd)
         if "circuit" in ds.attrs:
             self.circuit = ds.attrs["circuit"]
+
+    @param.depends("frb_pct", "bmr", watch=True)
+    def _what_follows_selection(self):
+        """Picking a measured sample moves the what-if sliders to it (compare model and data)."""
+        upd = {}
+        if self.frb_pct is not None:
+            upd["what_frb_pct"] = float(self.frb_pct)
+        if self.bmr is not None:
+            upd["what_bmr"] = float(self.bmr)
+        self.param.update(**upd)
 
     def _best_sample(self) -> str:
         """Highest sigma(25 C) among the pellets of the most common mass (the main series)."""
@@ -110,6 +152,14 @@ class SynthesisExplorer(pn.viewable.Viewer):
         ws.append(throttled(self, "temperature_C", pn.widgets.DiscreteSlider, name="Temperature (C)"))
         ws.append(pn.widgets.TextInput.from_param(self.param.circuit, name="Circuit"))
         ws.append(pn.widgets.RadioButtonGroup.from_param(self.param.arrhenius_form, name="Arrhenius form"))
+        ws.append(pn.pane.Markdown("#### What-if: mill physics and model"))
+        ws.append(pn.widgets.Select.from_param(self.param.mill, name="Mill"))
+        for p, step in (("what_frb_pct", 0.5), ("what_bmr", 1.0), ("what_rpm", 10.0), ("what_time_h", 0.5)):
+            b = self.param[p].bounds
+            ws.append(throttled(self, p, pn.widgets.FloatSlider, start=b[0], end=b[1], step=step))
+        ws.append(pn.widgets.Select.from_param(self.param.ball_diameter_mm, name="Ball diameter (mm)"))
+        ws.append(pn.widgets.Select.from_param(self.param.ball_material, name="Ball material"))
+        ws.append(pn.widgets.Select.from_param(self.param.jar_volume_ml, name="Jar volume (mL)"))
         return ws
 
     def controls(self):
@@ -159,6 +209,23 @@ class SynthesisExplorer(pn.viewable.Viewer):
         zf = np.asarray(fit.Z_fit) if fit.success else np.full_like(Z, np.nan)
         line = hv.Curve((zf.real, -zf.imag), "Z'", "-Z''", label="fit").opts(color=theme.OKABE_ITO[3], line_width=2)
         return (pts * line).opts(title=f"Nyquist: {sid}, {self.temperature_C:g} °C", legend_position="top_left")
+
+    @param.depends("dataset", "frb_pct", "bmr", "mass_mg", "state", "composition", "temperature_C", "circuit")
+    def nyquist_hf(self):
+        """High-frequency part of the Nyquist plot, where the pellet resistance is read."""
+        sid = self.sample
+        opts = dict(xlabel="Z' (Ω)", ylabel="-Z'' (Ω)", **theme.PLOT_OPTS)
+        if sid is None:
+            return hv.Scatter([], "Z'", "-Z''").opts(**opts)
+        freq, Z, fit = compute.spectrum_fit(self.dataset, sid, self._T_K(), self.circuit)
+        r = float(fit.params.get("R0", np.nanmin(Z.real))) if fit.success else float(np.nanmin(Z.real))
+        keep = np.abs(Z - r) <= 4 * max(r, 1e-12)
+        zf = np.asarray(fit.Z_fit) if fit.success else np.full_like(Z, np.nan)
+        pts = hv.Scatter((Z.real[keep], -Z.imag[keep]), "Z'", "-Z''", label="data").opts(
+            color=theme.OKABE_ITO[0], size=6, **opts)
+        line = hv.Curve((zf.real[keep], -zf.imag[keep]), "Z'", "-Z''", label="fit").opts(color=theme.OKABE_ITO[3], line_width=2)
+        mark = hv.VLine(r).opts(color=theme.OKABE_ITO[2], line_dash="dashed")
+        return (pts * line * mark).opts(title=f"High-frequency intercept: R = {r:.3g} Ω", legend_position="top_left")
 
     @param.depends("dataset", "frb_pct", "bmr", "mass_mg", "state", "composition", "temperature_C", "circuit")
     def bode(self):
@@ -236,6 +303,77 @@ class SynthesisExplorer(pn.viewable.Viewer):
             return hv.Div("<p>No series through the current selection.</p>")
         return hv.Layout(plots).cols(2).opts(shared_axes=False)
 
+    def _state_for_model(self) -> str | None:
+        return self.state if self.state is not None else None
+
+    def _physics(self):
+        return compute.mill_physics(self.mill, float(self.jar_volume_ml), float(self.what_rpm),
+                                    float(self.ball_diameter_mm), str(self.ball_material),
+                                    float(self.what_frb_pct), float(self.what_bmr), float(self.what_time_h))
+
+    def _model(self, prop: str):
+        from analysis.errors import SSBError
+
+        try:
+            return compute.property_model(self.dataset, self.circuit, self.arrhenius_form, prop, self.state)
+        except (SSBError, KeyError, ValueError) as exc:
+            return str(exc)
+
+    @param.depends("dataset", "state", "circuit", "arrhenius_form", "mill", "what_frb_pct", "what_bmr",
+                   "what_rpm", "what_time_h", "ball_diameter_mm", "ball_material", "jar_volume_ml")
+    def whatif_readout(self):
+        """Mill physics at the what-if settings and the model's estimate there (clearly labelled)."""
+        phys = self._physics()
+        if isinstance(phys, str):
+            lines = [f"**Mill settings impossible:** {phys}"]
+        else:
+            dose = phys.dose_J_per_g
+            lines = [
+                f"**Mill physics** ({self.mill}, {self.jar_volume_ml:g} mL jar, {int(phys.n_balls)} × "
+                f"{self.ball_diameter_mm:g} mm {self.ball_material} balls): "
+                f"g-force **{phys.g_force:.1f} g**, energy per impact **{phys.energy_per_impact_J * 1e3:.1f} mJ**, "
+                f"impact frequency **{phys.impact_frequency_Hz:.1f} Hz**, power **{phys.power_W:.2f} W**"
+                + (f", dose **{dose / 1e3:.0f} kJ/g**" if dose is not None else "")
+            ]
+        X = {"frb_pct": [float(self.what_frb_pct)], "bmr": [float(self.what_bmr)]}
+        parts = []
+        for prop, unit, fmt in (("sigma_25C", "mS/cm", "{:.2f}"), ("Ea", "eV", "{:.3f}")):
+            m = self._model(prop)
+            if isinstance(m, str):
+                parts.append(f"{prop}: no model ({m})")
+                continue
+            mean, lo, hi = m.predict_interval(X, k=2.0)
+            name = "σ(25 °C)" if prop == "sigma_25C" else "Eₐ"
+            parts.append(f"{name} = {fmt.format(float(mean[0]))} {unit} "
+                         f"(2σ band {fmt.format(float(lo[0]))}–{fmt.format(float(hi[0]))})")
+        n = self._model("sigma_25C")
+        n_s = int(n.X_train.shape[0]) if not isinstance(n, str) else 0
+        lines.append(f"**Model estimate, not a measurement** (Gaussian process on {n_s} measured "
+                     f"{self.state or ''} samples, at FRB {self.what_frb_pct:g} %, BMR {self.what_bmr:g}:1): "
+                     + "; ".join(parts))
+        return pn.pane.Markdown("  \n".join(lines), css_classes=["ssb-model-readout"], sizing_mode="stretch_width")
+
+    @param.depends("dataset", "state", "circuit", "arrhenius_form", "what_frb_pct", "what_bmr")
+    def model_map(self):
+        """Predicted σ(25 °C) and its uncertainty over FRB × BMR, measured samples and what-if point."""
+        m = self._model("sigma_25C")
+        if isinstance(m, str):
+            return hv.Div(f"<p>No structure-property model: {m}</p>")
+        grid = compute.model_map(self.dataset, self.circuit, self.arrhenius_form, "sigma_25C", self.state)
+        x, y = grid["frb_pct"].values, grid["bmr"].values
+        val = grid["value"].values.T  # (bmr, frb)
+        rel = ((grid["upper"] - grid["lower"]) / (2 * grid["value"])).values.T * 100
+        o = dict(logy=True, colorbar=True, cmap=theme.SEQUENTIAL, tools=["hover"], responsive=True, height=340)
+        pts = hv.Points((m.X_train[:, m.descriptors.index("frb_pct")], m.X_train[:, m.descriptors.index("bmr")]),
+                        ["FRB (%)", "BMR (x:1)"], label="measured").opts(color="white", line_color="black", size=9)
+        cur = hv.Points([(float(self.what_frb_pct), float(self.what_bmr))], ["FRB (%)", "BMR (x:1)"],
+                        label="what-if").opts(color=theme.OKABE_ITO[3], marker="x", size=16, line_width=3)
+        img = hv.QuadMesh((x, y, val), ["FRB (%)", "BMR (x:1)"], "σ(25 °C) model (mS/cm)").opts(
+            title="Model estimate of σ(25 °C) (mS/cm)", **o)
+        unc = hv.QuadMesh((x, y, rel), ["FRB (%)", "BMR (x:1)"], "half 2σ band (%)").opts(
+            title="Model uncertainty (half 2σ band, %)", **{**o, "cmap": "Greys"})
+        return (img * pts * cur + unc * pts * cur).opts(shared_axes=False)
+
     def main_view(self):
         """Main area: read-outs, Nyquist/Bode, Arrhenius, trends."""
         return pn.Column(
@@ -243,9 +381,13 @@ class SynthesisExplorer(pn.viewable.Viewer):
                              "and activation energy. Sample data are **synthetic** (they reproduce studies S1 and S5)."),
             self.readout,
             pn.Row(pn.pane.HoloViews(hv.DynamicMap(self.nyquist), sizing_mode="stretch_width"),
+                   pn.pane.HoloViews(hv.DynamicMap(self.nyquist_hf), sizing_mode="stretch_width"),
                    pn.pane.HoloViews(hv.DynamicMap(self.arrhenius), sizing_mode="stretch_width")),
             pn.pane.HoloViews(hv.DynamicMap(self.bode), sizing_mode="stretch_width"),
             pn.panel(self.trends, sizing_mode="stretch_width"),
+            pn.pane.Markdown("### What-if: mill physics and structure-property model"),
+            self.whatif_readout,
+            pn.pane.HoloViews(hv.DynamicMap(self.model_map), sizing_mode="stretch_width"),
             sizing_mode="stretch_width",
         )
 

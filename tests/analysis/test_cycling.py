@@ -89,6 +89,10 @@ def test_summary_known_numbers():
     np.testing.assert_allclose(s2["c_rate"], 0.5, rtol=1e-6)
     np.testing.assert_allclose(s2["retention"], 100 * qd / qd[2], rtol=1e-9)
     assert summarize(ds)["retention"].max() == pytest.approx(100.0)
+    # 1C from a specific basis: 250 mAh/g x 3.6 mg active = 0.9 mAh -> 1 mA is 1.111C
+    s3 = summarize(ds.assign_attrs(c_rate_basis_mAh_g=250.0))
+    np.testing.assert_allclose(s3["c_rate"], 1 / 0.9, rtol=1e-6)
+    assert "250" in s3.attrs["c_rate_basis"]
 
 
 def test_ce_convention_cells_starting_with_discharge():
@@ -187,3 +191,29 @@ def test_property_detection_recovers_half_cycles(first, lengths, rests, cur):
     np.testing.assert_array_equal(tab["direction"].values, [e[0] for e in expect])
     np.testing.assert_allclose(tab["capacity"].values, [e[1] for e in expect], rtol=1e-9, atol=1e-15)
     np.testing.assert_array_equal(tab["cycle"].values, np.arange(len(lengths)) // 2 + 1)
+
+
+def test_gitt_pulses_stay_one_half_cycle():
+    """Charge pulses separated by rests (GITT) form one half-cycle; dQ/dV still conserves charge."""
+    n_p, per, rest = 20, 30, 10
+    I, V, step = [], [], []
+    v = 1.0
+    for k in range(n_p):
+        I += [0.5] * per + [0.0] * rest
+        V += list(v + 0.004 * np.arange(per)) + [v + 0.004 * (per - 1) - 0.01] * rest
+        step += [2 * k] * per + [2 * k + 1] * rest
+        v += 0.004 * per
+    I += [-0.5] * (n_p * per)
+    V += list(np.linspace(v, 1.0, n_p * per))
+    step += [999] * (n_p * per)
+    t = np.arange(len(I), dtype=float) * 36.0
+    ds = xr.Dataset({"time": ("record", t), "voltage": ("record", np.array(V)), "current": ("record", np.array(I)),
+                     "step": ("record", np.array(step))})
+    tab = half_cycles(ds)
+    assert tab.sizes["half_cycle"] == 2
+    np.testing.assert_array_equal(tab["direction"], [1, -1])
+    q_charge = 0.5 * 36.0 * (per - 1) * n_p / 3600
+    assert float(tab["capacity"][0]) == pytest.approx(q_charge, rel=1e-9)
+    da = ds.cycling.dqdv(None, "charge", resolution_mV=10, exclude_cv=False)
+    h = float(da.voltage[1] - da.voltage[0])
+    assert float(da.sum()) * h == pytest.approx(q_charge, rel=1e-6)

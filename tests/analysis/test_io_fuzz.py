@@ -2,13 +2,19 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analysis import io as sio
-from tests.conftest import reference_dir
+
+
+def reference_dir() -> Path:
+    """Reference-data folder (SSB_REFERENCE_DATA, default ../shared/reference_data), as in tests/conftest.py."""
+    repo = Path(__file__).resolve().parents[2]
+    return Path(os.environ.get("SSB_REFERENCE_DATA", repo.parent / "shared" / "reference_data"))
 
 SEEDS = [
     "eis/impedancepy_exampleData.csv",

@@ -102,3 +102,24 @@ def test_hf_intercept_with_inductive_tail_and_with_an_arc():
     R, info = hf_intercept(F, Z, full_output=True)
     assert info["method"] == "minimum"
     assert R == pytest.approx(1050, rel=0.03)
+
+
+def test_s5_dc_polarisation_sample():
+    """S5: 8.11e-9 S/cm (x = 0) and 1.09e-9 S/cm (x = 0.2) from the slope of I_ss against V."""
+    from pathlib import Path
+
+    import xarray as xr
+
+    from tests.conftest import require
+
+    p = Path(__file__).resolve().parents[2] / "sample_data" / "s5_dc_polarisation.nc"
+    require(p.is_file(), f"sample data {p} not found (python -m sample_data)")
+    ds = xr.open_dataset(p)
+    assert ds["current_ss"].attrs["units"] == "A"
+    want = {"LZNC-x0.0": 8.11e-9, "LZNC-x0.2": 1.09e-9}
+    for name, sigma in want.items():
+        d = ds.sel(sample=name)
+        r = electronic_conductivity(d["voltage"].values, d["current_ss"].values, float(d["thickness_cm"]),
+                                    float(d["area_cm2"]))
+        assert r.sigma_S_cm == pytest.approx(sigma, rel=0.03)
+        assert abs(r.sigma_S_cm - sigma) <= 3 * r.stderr_S_cm + 0.01 * sigma

@@ -14,4 +14,8 @@ try:
         _n = -1
 except access.AccessDenied as exc:
     _where, _n = f"denied ({exc})", 0
-pn.pane.Markdown(f"SSB-PROBE user={pn.state.user} store={_where} datasets={_n}").servable()
+_slider = pn.widgets.FloatSlider(name="probe lambda", start=0.0, end=1.0, step=0.01, value=0.5)
+_readout = pn.pane.Markdown("readout 0.5")
+_slider.param.watch(lambda e: setattr(_readout, "object", f"readout {e.new}"), "value_throttled")
+pn.Column(pn.pane.Markdown(f"SSB-PROBE user={pn.state.user} store={_where} datasets={_n}"),
+          _slider, _readout).servable()

@@ -185,3 +185,34 @@ def test_job_panel_shows_progress_and_cancels(local_threads):
     cached = jobs.Job._cached("stats", "k", None, 1)
     v2 = jobs.job_panel(cached, on_done=done.append)
     assert v2[0][0].value == 100 and v2[0][1].disabled and done == [cached]
+
+
+def test_fit_many_through_dask_equals_direct(local_threads):
+    """Chunks are aligned on fit_many's warm-start chains, so the fits are the direct call's."""
+    eis = pytest.importorskip("analysis.eis")
+    from analysis.drt.analytic import zarc_impedance
+
+    f = np.logspace(5, -1, 30)
+    Z = np.stack([5 + zarc_impedance(f, 40 + 5 * i, 1e-3, 0.85) for i in range(8)])
+    ds = xr.Dataset({"z_real": (("spectrum", "frequency"), Z.real), "z_imag": (("spectrum", "frequency"), Z.imag)},
+                    coords={"frequency": f, "spectrum": np.arange(8)})
+    direct = eis.fit_many(ds, "R0-p(R1,CPE1)", chain_length=4)
+    got = jobs.run_batch("fit_many", ds, "R0-p(R1,CPE1)", chain_length=4, chunk_size=3, timeout=120)
+    xr.testing.assert_allclose(got, direct, rtol=1e-10)
+    np.testing.assert_allclose(got["R1"], 40 + 5 * np.arange(8), rtol=1e-4)  # the simulated truth
+
+
+def test_dqdv_cycles_runs_unsplit(local_threads):
+    """dQ/dV needs whole cycles: the batch is one task, and equals the direct call."""
+    from pathlib import Path
+
+    dqdv = pytest.importorskip("analysis.dqdv")
+    nc = Path(__file__).resolve().parents[2] / "sample_data" / "s2_lts_conventional.nc"
+    if not nc.is_file():
+        pytest.skip(f"sample data {nc.name} not generated")
+    cell = xr.load_dataset(nc)
+    direct = dqdv.dqdv_cycles(cell, cycles=[1, 2, 3])
+    job = jobs.submit_batch("dqdv_cycles", cell, cycles=[1, 2, 3], chunk_size=10)
+    got = job.result(timeout=120)
+    assert job.n_chunks == 1
+    xr.testing.assert_identical(got, direct)

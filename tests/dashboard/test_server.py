@@ -7,137 +7,29 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import re
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.error
 import urllib.parse
 import urllib.request
-from http.cookiejar import CookieJar
 from pathlib import Path
 
 import pytest
 
 from dashboard import users
+from tests.dashboard.serverkit import (
+    PROBE_APP, client, cookie_header, fetch, login, page_token, start_server, stop_server, ws_pull_doc,
+)
 
-HERE = Path(__file__).resolve().parent
-PROBE_APP = HERE / "server_probe_app.py"
+class Running:
+    """The module's server: its URL, users file, store root, process and start arguments."""
 
+    def __init__(self, base, uf, root, proc, args):
+        self.base, self.uf, self.root, self.proc, self.args = base, uf, root, proc, args
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    def __iter__(self):  # base, users file, root, process
+        return iter((self.base, self.uf, self.root, self.proc))
 
-
-def start_server(args: list[str], env: dict | None = None, timeout: float = 60):
-    port = free_port()
-    cmd = [sys.executable, "-m", "analysis.cli", "serve", "--port", str(port), *args]
-    log = open(os.devnull, "w")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True, env={**os.environ, **(env or {})})
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {proc.stderr.read()[-3000:]}")
-        try:
-            with urllib.request.urlopen(base + "/liveness", timeout=2) as r:
-                if r.status == 200:
-                    return proc, base
-        except (urllib.error.URLError, ConnectionError, OSError):
-            time.sleep(0.2)
-    stop_server(proc)
-    raise RuntimeError("server did not answer /liveness in time")
-
-
-def stop_server(proc) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
-
-
-class NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *a, **k):
-        return None
-
-
-def client(jar: CookieJar | None = None):
-    jar = jar if jar is not None else CookieJar()
-    opener = urllib.request.build_opener(NoRedirect, urllib.request.HTTPCookieProcessor(jar))
-    return opener, jar
-
-
-def fetch(opener, url, data: dict | None = None):
-    body = urllib.parse.urlencode(data).encode() if data is not None else None
-    try:
-        with opener.open(url, data=body, timeout=20) as r:
-            return r.status, dict(r.headers), r.read().decode("utf-8", "replace")
-    except urllib.error.HTTPError as e:
-        return e.code, dict(e.headers), e.read().decode("utf-8", "replace")
-
-
-def login(base, name, password):
-    opener, jar = client()
-    status, headers, body = fetch(opener, base + "/login", {"username": name, "password": password, "next": "/app"})
-    return status, headers, body, opener, jar
-
-
-def cookie_header(jar: CookieJar) -> str:
-    return "; ".join(f"{c.name}={c.value}" for c in jar)
-
-
-async def ws_pull_doc(base: str, token: str | None, cookie: str = "", session_id: str | None = None) -> str:
-    """Open the Bokeh websocket like a browser and return the pulled document as JSON text."""
-    from tornado.httpclient import HTTPRequest
-    from tornado.websocket import websocket_connect
-
-    if token is None:  # forge a token client side (what a malicious client would try)
-        from bokeh.util.token import generate_jwt_token, generate_session_id
-
-        token = generate_jwt_token(session_id or generate_session_id(signed=False), signed=False,
-                                   extra_payload={"arguments": {"store": [b"bob"]}})
-    url = base.replace("http", "ws") + "/app/ws"
-    req = HTTPRequest(url, headers={"Cookie": cookie, "Origin": base})
-    conn = await asyncio.wait_for(websocket_connect(req, subprotocols=["bokeh", token]), 20)
-    try:
-        async def recv_message():
-            first = await asyncio.wait_for(conn.read_message(), 20)
-            if first is None:
-                raise ConnectionRefusedError("the server closed the websocket")
-            header = json.loads(first)
-            await conn.read_message()  # metadata
-            content = await conn.read_message()
-            for _ in range(2 * header.get("num_buffers", 0)):
-                await conn.read_message()
-            return header, content
-
-        header, _ = await recv_message()
-        assert header["msgtype"] == "ACK"
-        for part in ({"msgid": "1", "msgtype": "PULL-DOC-REQ"}, {}, {}):
-            await conn.write_message(json.dumps(part))
-        while True:
-            header, content = await recv_message()
-            if header["msgtype"] == "PULL-DOC-REPLY":
-                return content
-            if header["msgtype"] == "ERROR":
-                raise RuntimeError(content)
-    finally:
-        conn.close()
-
-
-def page_token(html: str) -> str:
-    m = re.search(r'"token":\s*"([^"]+)"', html)
-    assert m, "no session token in the page"
-    return m.group(1)
+    def __getitem__(self, i):
+        return tuple(self)[i]
 
 
 @pytest.fixture(scope="module")
@@ -150,12 +42,13 @@ def server(tmp_path_factory):
     root = d / "stores"
     app = d / "app.py"  # served at /app like the dashboard
     app.write_text(PROBE_APP.read_text())
-    proc, base = start_server(["--store", str(root), "--auth", str(uf), "--app", str(app),
-                               "--log-format", "json"])
+    args = ["--store", str(root), "--auth", str(uf), "--app", str(app), "--log-format", "json"]
+    proc, base = start_server(args)
+    srv = Running(base, uf, root, proc, args)
     try:
-        yield base, uf, root, proc
+        yield srv
     finally:
-        stop_server(proc)
+        stop_server(srv.proc)
 
 
 PAGES = ["/", "/app", "/app?store=alice", "/app/autoload.js?bokeh-autoload-element=x", "/admin"]
@@ -272,3 +165,42 @@ def test_structured_logs_and_secret_kept(server):
     secret = root / ".ssb-server" / "cookie_secret"
     assert secret.is_file() and (secret.stat().st_mode & 0o077) == 0
     assert len(secret.read_text().strip()) >= 32
+
+
+def test_load_benchmark_client_moves_sliders_when_logged_in(server):
+    """benchmarks/load.py's browser-like client: a logged-in session moves a slider, gets updates."""
+    load = pytest.importorskip("benchmarks.load")
+    base = server[0]
+    _, _, _, _, jar = login(base, "alice", "alice-password")
+    first, last, errors = asyncio.run(load.run_session(base, "any", 3, 1, ["probe"], 30, cookie_header(jar)))
+    assert errors == [] and len(first) == 3 and all(0 < f <= l for f, l in zip(first, last))
+    # without the cookie the same client is refused
+    first, last, errors = asyncio.run(load.run_session(base, "any", 1, 1, None, 10, ""))
+    assert first == [] and errors and "302" in errors[0]
+
+
+CSV = b"freq/Hz,Re(Z)/Ohm,-Im(Z)/Ohm\n1000,10,1\n100,12,3\n10,15,4\n1,20,2\n"
+
+
+def test_crash_and_restart_keep_login_and_data(server):
+    """Last test of the module: kill -9 the server, start it again; the old login cookie still
+    works (cookie secret kept in the store) and the imported dataset is still there."""
+    import os
+    import signal
+
+    from dashboard.uploads import save_upload
+
+    _, _, _, opener, jar = login(server.base, "alice", "alice-password")
+    res = save_upload(server.root / "alice", "cell.csv", CSV, user="alice")  # what the data page does
+    assert res.ingested.user == "alice"
+    status, _, html = fetch(opener, server.base + "/app")
+    assert "datasets=1" in asyncio.run(ws_pull_doc(server.base, page_token(html), cookie_header(jar)))
+    os.killpg(server.proc.pid, signal.SIGKILL)  # a crash, not a clean shutdown
+    server.proc.wait(10)
+    server.proc, server.base = start_server(server.args)
+    fresh, _ = client()  # no new login: only the cookie from before the crash
+    req = urllib.request.Request(server.base + "/app", headers={"Cookie": cookie_header(jar)})
+    status, _, html = fetch(fresh, req)
+    assert status == 200
+    doc = asyncio.run(ws_pull_doc(server.base, page_token(html), cookie_header(jar)))
+    assert "SSB-PROBE user=alice store=alice datasets=1" in doc

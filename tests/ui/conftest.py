@@ -43,13 +43,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(extra_env: dict | None = None, args: list[str] | None = None, timeout: float = 90.0):
+def start_server(extra_env: dict | None = None, args: list[str] | None = None, timeout: float = 240.0):
     """Start ``panel serve dashboard/app.py`` on a free loopback port; return (proc, base_url)."""
     port = free_port()
     env = {**os.environ, **(extra_env or {})}
     cmd = [sys.executable, "-m", "panel", "serve", str(REPO / "dashboard" / "app.py"),
            "--address", "127.0.0.1", "--port", str(port),
-           "--allow-websocket-origin", f"127.0.0.1:{port}", *(args or [])]
+           "--allow-websocket-origin", f"127.0.0.1:{port}",
+           "--setup", str(REPO / "dashboard" / "warmup.py"), *(args or [])]
     log = open(SCREENSHOTS.parent / f".server-{port}.log", "w")
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
     url = f"http://127.0.0.1:{port}/app"
@@ -58,7 +59,7 @@ def start_server(extra_env: dict | None = None, args: list[str] | None = None, t
         if proc.poll() is not None:
             raise RuntimeError(f"panel serve exited with {proc.returncode}; see {log.name}")
         try:
-            with urllib.request.urlopen(url, timeout=5) as r:
+            with urllib.request.urlopen(url, timeout=120) as r:
                 if r.status == 200:
                     return proc, url
         except Exception:
@@ -89,7 +90,9 @@ def app_url():
 
 @pytest.fixture(scope="session")
 def ui_browser(chromium):
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=60_000)  # a loaded CI machine may need seconds per server round trip
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
@@ -114,7 +117,7 @@ class ConsoleLog:
 def ui_page(ui_browser):
     ctx = ui_browser.new_context(viewport={"width": 1500, "height": 1000})
     page = ctx.new_page()
-    page.set_default_timeout(45_000)
+    page.set_default_timeout(90_000)  # the machine may be loaded; assertions wait, never sleep
     page.console = ConsoleLog(page)
     yield page
     ctx.close()
@@ -124,7 +127,14 @@ def screenshot(page, name: str) -> Path:
     """Save a full-page screenshot under tests/ui/screenshots (and docs/img with SSB_DOC_SCREENSHOTS=1)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     p = SCREENSHOTS / f"{name}.png"
+    # the template scrolls inside its main area: grow the viewport to the content to capture it all
+    vp = page.viewport_size
+    h = page.evaluate("() => { const m = document.querySelector('#main') || document.body;"
+                      " return Math.max(m.scrollHeight, document.body.scrollHeight); }")
+    page.set_viewport_size({"width": vp["width"], "height": int(min(max(h + 80, vp["height"]), 6000))})
+    time.sleep(1.0)
     page.screenshot(path=str(p), full_page=True)
+    page.set_viewport_size(vp)
     if os.environ.get("SSB_DOC_SCREENSHOTS") == "1":
         DOC_IMG.mkdir(parents=True, exist_ok=True)
         shutil.copy(p, DOC_IMG / f"{name}.png")

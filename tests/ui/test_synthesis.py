@@ -67,3 +67,27 @@ def test_shared_url_restores_the_view(ui_page, app_url):
     expect(readout).to_contain_text(_expected_readout(10, 40)[0])
     page.wait_for_function("() => window.location.search.includes('synthesis.frb_pct=10')")
     page.console.assert_clean()
+
+
+def test_whatif_mill_physics_and_model(ui_page, app_url):
+    """Issue 9: the what-if sliders turn into physics numbers and a labelled model estimate."""
+    from analysis.milling import burgio_preset
+
+    page = ui_page
+    page.goto(app_url + "?page=synthesis")
+    box = page.locator(".ssb-model-readout").first
+    expect(box).to_contain_text("Model estimate, not a measurement")
+    expect(box).to_contain_text("g-force 24.9 g")
+    wait_idle(page)
+    before = plot_data(page)
+    move_slider(page, "what_rpm", "ArrowRight", times=3)  # 500 -> 530 rpm
+    want = burgio_preset("Fritsch P5", 50.0, 530.0, 10.0, "WC", frb_pct=10.0, bmr_value=80.0, time_h=16.0)
+    expect(box).to_contain_text(f"g-force {want.g_force:.1f} g")
+    expect(box).to_contain_text(f"energy per impact {want.energy_per_impact_J * 1e3:.1f} mJ")
+    expect(box).to_contain_text(f"dose {want.dose_J_per_g / 1e3:.0f} kJ/g")
+    move_slider(page, "what_bmr", "ArrowLeft", times=30)  # 80 -> 50: the model point moves
+    expect(box).to_contain_text("BMR 50:1")
+    wait_idle(page)
+    assert plot_data(page) != before
+    screenshot(page, "synthesis_whatif")
+    page.console.assert_clean()

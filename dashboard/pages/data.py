@@ -1,0 +1,618 @@
+"""Data page: upload instrument files into the project store, browse it, edit cell metadata, export.
+
+Without a store (``ssb-explorer serve`` on the sample data) the page lists the built-in SYNTHETIC
+sample datasets (kind, study, what each mimics) and lets the user download them. With a store
+(``ssb-explorer serve --store DIR``) it adds:
+
+* an upload box (several files at once) that sends every file through
+  :func:`dashboard.uploads.save_upload` (size limit, name sanitising, content sniffing, quota,
+  validated import) and shows one result per file: the kind, rows and reader of an accepted
+  file, or the one-sentence reason a file was refused;
+* the store's catalog as a table (selecting a row selects the dataset);
+* a metadata editor for cycling datasets (active mass, active fraction, area, loading),
+  validated and saved to the catalog with :meth:`analysis.store.Store.update_metadata`.
+
+Downloads of the selected dataset (NetCDF, CSV), of its fit tables (CSV, computed through
+:mod:`analysis`) and of its overview figure (HTML, PNG, SVG: see :mod:`dashboard.export`).
+"""
+from __future__ import annotations
+
+import io
+import json
+import logging
+import math
+import re
+from functools import lru_cache
+
+import holoviews as hv
+import numpy as np
+import pandas as pd
+import panel as pn
+import param
+
+from analysis.errors import SSBError
+from dashboard import data, export, theme
+
+log = logging.getLogger(__name__)
+
+STORE_PREFIX = data.STORE_PREFIX
+
+#: Editable cell metadata: parameter -> (label, unit, upper bound or None).
+CELL_FIELDS = {
+    "active_mass_mg": ("Active mass", "mg", None),
+    "active_fraction": ("Active fraction", "", 1.0),
+    "area_cm2": ("Electrode area", "cm²", None),
+    "loading_mg_cm2": ("Loading", "mg/cm²", None),
+}
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~])")
+
+
+def md_escape(text: str) -> str:
+    """Escape Markdown/HTML specials so file names and error sentences show literally."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text))
+
+
+def _tidy(msg: str) -> str:
+    """Drop a repeated file-name prefix ("x.mpt: not imported: x.mpt: reason")."""
+    m = re.match(r"^(.+?): not imported: \1: (.*)$", msg, flags=re.S)
+    return f"{m.group(1)}: not imported: {m.group(2)}" if m else msg
+
+
+def _current_user() -> str:
+    """The uploading user: ``pn.state.user`` in a session with logins, else ``"local"``."""
+    try:
+        return pn.state.user or "local"
+    except Exception:  # noqa: BLE001 - outside a session
+        return "local"
+
+
+def _session_store_dir() -> tuple[str | None, str | None]:
+    """(store folder of this session or None, error sentence or None)."""
+    try:
+        from dashboard.access import session_store
+
+        p = session_store()
+        return (str(p) if p is not None else None), None
+    except SSBError as exc:
+        return None, str(exc)
+    except Exception:  # noqa: BLE001 - access rules unavailable: the plain --store folder
+        return data.store_dir(), None
+
+
+def _open_store(store_dir: str):
+    from analysis import store as store_mod
+
+    return store_mod.open(store_dir)
+
+
+def _n_rows(sizes: dict) -> int:
+    return int(np.prod([int(v) for v in sizes.values()])) if sizes else 0
+
+
+def _sizes_text(sizes: dict) -> str:
+    if not sizes:
+        return "empty"
+    if len(sizes) == 1:
+        (dim, n), = sizes.items()
+        return f"{int(n):,} rows ({dim})"
+    return f"{_n_rows(sizes):,} rows (" + " × ".join(f"{int(n)} {d}" for d, n in sizes.items()) + ")"
+
+
+def _unit_label(name: str, var) -> str:
+    u = var.attrs.get("units", "")
+    return f"{name} ({u})" if u and u != "1" else str(name)
+
+
+def _meta_text(meta: dict) -> str:
+    return "; ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in sorted(meta.items()))
+
+
+@lru_cache(maxsize=1)
+def sample_catalog() -> pd.DataFrame:
+    """The built-in sample datasets: name, kind, study, size and what each one mimics."""
+    import sample_data
+    from analysis.schema import detect_kind
+
+    rows = []
+    for n in sample_data.names():
+        ds = data.load(n)
+        rows.append({"name": n, "kind": detect_kind(ds), "study": ds.attrs.get("study", ""),
+                     "rows": _sizes_text(dict(ds.sizes)), "mimics": ds.attrs.get("mimics", ""),
+                     "synthetic": ds.attrs.get("synthetic") == "true"})
+    return pd.DataFrame(rows)
+
+
+@lru_cache(maxsize=8)
+def _store_dataset(store_dir: str, id_: str, meta_key: str):
+    """Dataset ``id_`` of the store (``meta_key`` = its metadata JSON, so edits are seen)."""
+    return _open_store(store_dir).load(id_)
+
+
+@lru_cache(maxsize=32)
+def _fit_table_csv(store_dir: str, name: str, table: str, circuit: str, meta_key: str) -> bytes:
+    ds = _dataset(store_dir, name, meta_key)
+    tab = export.fit_table(ds, table, circuit or None)
+    used = circuit or ds.attrs.get("circuit") or (export.DEFAULT_EIS_CIRCUIT if table == "circuit_fit" else "")
+    comment = f"fit table {table} of {name} ({ds.attrs.get('source_file', '')})"
+    if used and table != "cycle_summary":
+        comment += f"\ncircuit: {used}"
+    return export.table_csv(tab, comment + "\nssb-explorer")
+
+
+def _dataset(store_dir: str, name: str, meta_key: str = ""):
+    if name.startswith(STORE_PREFIX):
+        if not store_dir:
+            raise KeyError(f"no store configured for {name!r}")
+        return _store_dataset(store_dir, name[len(STORE_PREFIX):], meta_key)
+    return data.load(name)
+
+
+def _preview_element(ds, name: str):
+    """Overview figure of any dataset: Nyquist (EIS), voltage-time (cycling), pressure-time."""
+    from analysis.schema import detect_kind
+
+    kind = ds.attrs.get("kind") or detect_kind(ds)
+    title = f"{name} ({kind})"
+    if "z_real" in ds and "frequency" in ds.dims:
+        sel = ds.isel({d: 0 for d in ds["z_real"].dims if d != "frequency"})
+        pts = pd.DataFrame({"Z' (Ω)": sel["z_real"].values, "-Z'' (Ω)": -sel["z_imag"].values,
+                            "f (Hz)": sel["frequency"].values})
+        first = ", first spectrum" if len(ds["z_real"].dims) > 1 else ""
+        return (hv.Curve(pts, "Z' (Ω)", ["-Z'' (Ω)", "f (Hz)"]).opts(color=theme.OKABE_ITO[0])
+                * hv.Scatter(pts, "Z' (Ω)", ["-Z'' (Ω)", "f (Hz)"]).opts(color=theme.OKABE_ITO[0], size=4,
+                                                                          tools=["hover"])
+                ).opts(title=f"Nyquist: {title}{first}", data_aspect=1)
+    if "time" in ds.variables and "record" in ds.dims:
+        t_h = np.asarray(ds["time"].values, dtype=float) / 3600.0
+        step = max(1, t_h.size // 5000)
+        if "voltage" in ds:
+            return hv.Curve((t_h[::step], ds["voltage"].values[::step]), "time (h)", "voltage (V)").opts(
+                color=theme.OKABE_ITO[1], title=f"Voltage: {title}")
+        if "pressure" in ds:
+            return hv.Curve((t_h[::step], ds["pressure"].values[::step]), "time (h)", "pressure (MPa)").opts(
+                color=theme.OKABE_ITO[2], title=f"Stack pressure: {title}")
+    if "current_ss" in ds and "voltage" in ds.dims:
+        curves = [hv.Curve((ds["voltage"].values, np.abs(ds["current_ss"].sel(sample=s).values) * 1e9),
+                           "voltage (V)", "steady-state current (nA)", label=str(s))
+                  for s in (ds["sample"].values if "sample" in ds.dims else [None])]
+        return hv.Overlay(curves).opts(title=f"DC polarisation: {title}")
+    return hv.Text(0, 0, f"no overview figure for {title}")
+
+
+class DataPage(pn.viewable.Viewer):
+    """Upload instrument files, check them, browse the store, edit cell metadata, export."""
+
+    dataset = param.Selector(default=None, objects=[], label="Dataset",
+                             doc="Selected dataset: a sample name or store:<id> of the project store.")
+    fit_table = param.Selector(default=None, objects=[], label="Fit table",
+                               doc="Fit table of the selected dataset offered as CSV.")
+    circuit = param.String(default="", label="Circuit (EIS fit tables)",
+                           doc="Equivalent circuit for EIS fit tables; empty = the dataset's own or the default.")
+    active_mass_mg = param.Number(default=None, allow_None=True, label="Active mass (mg)",
+                                  doc="Mass of active material in the cathode (mg), > 0.")
+    active_fraction = param.Number(default=None, allow_None=True, label="Active fraction",
+                                   doc="Mass fraction of active material in the composite (0 < f <= 1).")
+    area_cm2 = param.Number(default=None, allow_None=True, label="Electrode area (cm²)",
+                            doc="Geometric electrode area (cm2), > 0.")
+    _revision = param.Integer(default=0, precedence=-1, doc="Bumped when the selected entry's catalog row changes.")
+    loading_mg_cm2 = param.Number(default=None, allow_None=True, label="Loading (mg/cm²)",
+                                  doc="Areal loading of active material (mg/cm2), > 0.")
+
+    def __init__(self, dataset: str | None = None, **params):
+        super().__init__(**params)
+        self._store_dir, self._store_error = _session_store_dir()
+        self._entries: list = []
+        self._message = pn.Column(sizing_mode="stretch_width")
+        self._results = pn.Column(sizing_mode="stretch_width", css_classes=["ssb-upload-results"])
+        self._meta_msg = pn.Column(sizing_mode="stretch_width", css_classes=["ssb-meta-message"])
+        self._table = pn.widgets.Tabulator(
+            pd.DataFrame(), selectable=1, disabled=True, show_index=False, pagination="local",
+            page_size=12, sizing_mode="stretch_width", css_classes=["ssb-store-table"],
+            layout="fit_data_stretch", height=360)
+        self._table.param.watch(self._on_table_select, "selection")
+        self._upload = pn.widgets.FileInput(multiple=True, name="Instrument files",
+                                            css_classes=["ssb-upload"], sizing_mode="stretch_width")
+        self._upload.param.watch(self._on_upload, "value")
+        self._refresh_catalog()
+        if dataset is not None and dataset not in self.param.dataset.objects:
+            raise KeyError(f"no dataset {dataset!r}")
+        if dataset is not None:
+            self.dataset = dataset
+        self._on_dataset()
+        self._make_widgets()
+
+    # ------------------------------------------------------------------ state
+    def url_params(self) -> list[str]:
+        """Parameters that go into a shared URL."""
+        return ["dataset", "fit_table"]
+
+    @property
+    def store_dir(self) -> str | None:
+        """The project store shown by this page (None: sample data only)."""
+        return self._store_dir
+
+    def _store_id(self) -> str | None:
+        if self.dataset and self.dataset.startswith(STORE_PREFIX):
+            return self.dataset[len(STORE_PREFIX):]
+        return None
+
+    def _entry(self):
+        sid = self._store_id()
+        for e in self._entries:
+            if e.id == sid:
+                return e
+        return None
+
+    def _meta_key(self) -> str:
+        e = self._entry()
+        return json.dumps(e.metadata, sort_keys=True) if e is not None else ""
+
+    def load(self):
+        """The selected dataset (xarray.Dataset; store metadata applied)."""
+        return _dataset(self._store_dir or "", self.dataset, self._meta_key())
+
+    def _refresh_catalog(self) -> None:
+        """Re-read the store catalog (after an import or an edit); update table and choices."""
+        names = list(sample_catalog()["name"])
+        self._entries = []
+        if self._store_dir:
+            try:
+                self._entries = _open_store(self._store_dir).list()
+            except SSBError as exc:
+                self._store_error = str(exc)
+        store_names = [f"{STORE_PREFIX}{e.id}" for e in self._entries]
+        objs = store_names + names
+        current = self.dataset
+        self.param.dataset.objects = objs
+        if current not in objs:
+            self.dataset = objs[0] if objs else None
+        if self._store_dir:
+            df = pd.DataFrame([{
+                "id": e.id, "kind": e.kind, "source file": e.source_file,
+                "imported at": e.imported_at.replace("T", " ").replace("+00:00", " UTC"),
+                "user": e.user or "", "sha256": e.sha256[:12], "rows": _n_rows(e.sizes),
+                "reader": e.reader, "metadata": _meta_text(e.metadata)} for e in reversed(self._entries)],
+                columns=["id", "kind", "source file", "imported at", "user", "sha256", "rows", "reader",
+                         "metadata"])
+        else:
+            df = sample_catalog()[["name", "kind", "study", "rows", "mimics"]]
+        self._table.value = df
+        self._sync_table_selection()
+
+    def _sync_table_selection(self) -> None:
+        df = self._table.value
+        key = "id" if self._store_dir else "name"
+        want = self._store_id() if self._store_dir else self.dataset
+        idx = [i for i, v in enumerate(df[key]) if v == want] if key in df else []
+        if list(self._table.selection) != idx:
+            self._table.selection = idx
+
+    def _on_table_select(self, event) -> None:
+        if not event.new:
+            return
+        row = self._table.value.iloc[event.new[0]]
+        name = f"{STORE_PREFIX}{row['id']}" if self._store_dir else row["name"]
+        if name in self.param.dataset.objects and name != self.dataset:
+            self.dataset = name
+
+    @param.depends("dataset", watch=True)
+    def _on_dataset(self) -> None:
+        kind = None
+        try:
+            if self.dataset:
+                from analysis.schema import detect_kind
+
+                ds = self.load()
+                kind = ds.attrs.get("kind") or detect_kind(ds)
+        except Exception as exc:  # noqa: BLE001 - a broken dataset must not break the page
+            self._message[:] = [pn.pane.Alert(md_escape(f"{self.dataset}: cannot be opened ({exc})"),
+                                              alert_type="danger")]
+        tables = export.fit_table_names(kind)
+        self.param.fit_table.objects = list(tables)
+        if self.fit_table not in tables:
+            self.fit_table = next(iter(tables), None)
+        e = self._entry()
+        meta = e.metadata if e is not None else {}
+        self.param.update(**{p: (float(meta[p]) if isinstance(meta.get(p), (int, float)) else None)
+                             for p in CELL_FIELDS})
+        self._meta_msg[:] = []
+        self._update_filenames()
+        if hasattr(self, "_table"):
+            self._sync_table_selection()
+
+    # ------------------------------------------------------------------ uploads
+    def _on_upload(self, event) -> None:
+        values = event.new
+        if not values:
+            return
+        names = self._upload.filename
+        if not isinstance(values, list):
+            values, names = [values], [names]
+        self.import_files(list(zip(names or [], values)))
+
+    def import_files(self, files: list[tuple[str, bytes]]) -> list[tuple[bool, str]]:
+        """Import uploaded files ``[(name, bytes), ...]``; show and return ``[(ok, sentence), ...]``."""
+        if not self._store_dir:
+            out = [(False, "No project store is configured: start the server with --store DIR to import files.")]
+            self._show_results(out)
+            return out
+        from dashboard.uploads import UploadError, save_upload
+
+        out = []
+        last_id = None
+        self._results.loading = True
+        try:
+            for name, content in files:
+                shown = name if isinstance(name, str) else repr(name)
+                try:
+                    res = save_upload(self._store_dir, name, content, user=_current_user())
+                except (UploadError, SSBError) as exc:
+                    out.append((False, _tidy(str(exc))))
+                    continue
+                except Exception as exc:  # noqa: BLE001 - never a traceback in the page
+                    log.exception("upload of %r failed", shown)
+                    out.append((False, f"{shown}: not imported: unexpected {type(exc).__name__} ({exc})"))
+                    continue
+                e = res.ingested
+                if e is None or not hasattr(e, "id"):
+                    out.append((True, f"{res.filename}: stored ({res.size:,} bytes)"))
+                    continue
+                last_id = e.id
+                again = "" if getattr(e, "created", True) else " (already in the store: nothing new imported)"
+                renamed = f" (saved as {res.filename})" if res.filename != shown else ""
+                out.append((True, f"{shown}{renamed}: imported as {e.kind} dataset {e.id}, "
+                                  f"{_sizes_text(e.sizes)}, reader {e.reader}{again}"))
+        finally:
+            self._results.loading = False
+        if last_id is not None:
+            data.clear()
+            _store_dataset.cache_clear()
+            self._refresh_catalog()
+            self.dataset = f"{STORE_PREFIX}{last_id}"
+        self._show_results(out)
+        return out
+
+    def _show_results(self, results: list[tuple[bool, str]]) -> None:
+        self._results[:] = [
+            pn.pane.Alert(("✔ " if ok else "✘ ") + md_escape(msg), alert_type="success" if ok else "danger",
+                          css_classes=["ssb-upload-ok" if ok else "ssb-upload-error"], margin=(2, 5))
+            for ok, msg in results]
+
+    # ------------------------------------------------------------------ metadata
+    def validate_metadata(self) -> dict:
+        """The edited cell metadata as ``{key: float or None}``; raise ValueError naming a bad field."""
+        out = {}
+        for p, (label, unit, upper) in CELL_FIELDS.items():
+            v = getattr(self, p)
+            if v is None:
+                out[p] = None
+                continue
+            v = float(v)
+            u = f" {unit}" if unit else ""
+            if not math.isfinite(v) or v <= 0:
+                raise ValueError(f"{label} must be a positive number" + (f" ({unit})" if unit else "")
+                                 + f", got {v:g}")
+            if upper is not None and v > upper:
+                raise ValueError(f"{label} must be at most {upper:g}{u}, got {v:g}")
+            out[p] = v
+        return out
+
+    def save_metadata(self, event=None) -> bool:
+        """Validate the edited cell metadata and save it to the catalog; show the outcome."""
+        e = self._entry()
+        if e is None or not self._store_dir:
+            self._meta_msg[:] = [pn.pane.Alert("Select a dataset of the project store first.", alert_type="warning")]
+            return False
+        try:
+            meta = self.validate_metadata()
+            new = _open_store(self._store_dir).update_metadata(e.id, **meta)
+        except (ValueError, SSBError) as exc:
+            self._meta_msg[:] = [pn.pane.Alert("✘ " + md_escape(str(exc)), alert_type="danger",
+                                               css_classes=["ssb-meta-error"])]
+            return False
+        data.clear()
+        _store_dataset.cache_clear()
+        current = self.dataset
+        self._refresh_catalog()
+        self.dataset = current
+        self._revision += 1
+        saved = _meta_text({k: v for k, v in new.metadata.items() if k in CELL_FIELDS}) or "cleared"
+        self._meta_msg[:] = [pn.pane.Alert(f"✔ Saved for {e.id}: " + md_escape(saved), alert_type="success",
+                                           css_classes=["ssb-meta-ok"])]
+        return True
+
+    # ------------------------------------------------------------------ downloads
+    def _base_name(self) -> str:
+        name = self.dataset or "dataset"
+        e = self._entry()
+        if e is not None:
+            stem = re.sub(r"[^A-Za-z0-9._-]+", "_", e.source_file.rsplit(".", 1)[0]).strip("._") or e.id
+            return f"{stem}-{e.id[:8]}"
+        return re.sub(r"[^A-Za-z0-9._-]+", "_", name)
+
+    def _update_filenames(self) -> None:
+        if not hasattr(self, "_dl"):
+            return
+        base = self._base_name()
+        self._dl["nc"].filename = f"{base}.nc"
+        self._dl["csv"].filename = f"{base}.csv"
+        self._dl["fit"].filename = f"{base}-{self.fit_table or 'fit'}.csv"
+        self._dl["fit"].disabled = self.fit_table is None
+        for ext in ("html", "png", "svg"):
+            self._dl[ext].filename = f"{base}-overview.{ext}"
+
+    @param.depends("fit_table", watch=True)
+    def _on_fit_table(self) -> None:
+        self._update_filenames()
+
+    def _guard(self, what: str, ext: str, fn):
+        """Run export ``fn() -> bytes``; on failure show the reason and deliver it as a text file."""
+        self._update_filenames()
+        try:
+            out = fn()
+            self._message[:] = []
+            return io.BytesIO(out)
+        except Exception as exc:  # noqa: BLE001 - an export never breaks the server
+            if not isinstance(exc, SSBError):
+                log.exception("export %s failed", what)
+            msg = f"{what} failed: {exc}"
+            self._message[:] = [pn.pane.Alert("✘ " + md_escape(msg), alert_type="danger",
+                                              css_classes=["ssb-export-error"])]
+            self._dl[ext].filename = f"{self._base_name()}-export-error.txt"
+            return io.BytesIO(msg.encode("utf-8"))
+
+    def dataset_netcdf(self) -> bytes:
+        """NetCDF bytes of the selected dataset."""
+        return export.dataset_netcdf(self.load())
+
+    def dataset_csv(self) -> bytes:
+        """CSV bytes of the selected dataset (units in the column names)."""
+        return export.dataset_csv(self.load())
+
+    def fit_table_csv(self) -> bytes:
+        """CSV bytes of the selected fit table of the selected dataset."""
+        if self.fit_table is None:
+            raise export.ExportError(f"no fit table for {self.dataset}")
+        return _fit_table_csv(self._store_dir or "", self.dataset, self.fit_table, self.circuit.strip(),
+                              self._meta_key())
+
+    def figure(self):
+        """The overview figure of the selected dataset (a HoloViews object)."""
+        return _preview_element(self.load(), self.dataset).opts(responsive=False, width=760, height=460)
+
+    # ------------------------------------------------------------------ widgets
+    def _make_widgets(self) -> None:
+        self._dl = {
+            "nc": pn.widgets.FileDownload(callback=lambda: self._guard("NetCDF export", "nc", self.dataset_netcdf),
+                                          label="Dataset as NetCDF", button_type="primary",
+                                          css_classes=["ssb-dl-netcdf"], sizing_mode="stretch_width"),
+            "csv": pn.widgets.FileDownload(callback=lambda: self._guard("CSV export", "csv", self.dataset_csv),
+                                           label="Dataset as CSV", css_classes=["ssb-dl-csv"],
+                                           sizing_mode="stretch_width"),
+            "fit": pn.widgets.FileDownload(callback=lambda: self._guard("fit table export", "fit",
+                                                                        self.fit_table_csv),
+                                           label="Fit table as CSV", css_classes=["ssb-dl-fit"],
+                                           sizing_mode="stretch_width"),
+        }
+        ok, why = export.image_export_status()
+        for ext, fn in (("html", export.figure_html), ("png", export.figure_png), ("svg", export.figure_svg)):
+            self._dl[ext] = pn.widgets.FileDownload(
+                callback=(lambda ext=ext, fn=fn: self._guard(f"figure export ({ext.upper()})", ext,
+                                                             lambda: fn(self.figure()))),
+                label=f"Figure {ext.upper()}", css_classes=[f"ssb-dl-{ext}"], width=95,
+                disabled=(ext != "html" and not ok))
+        self._image_note = pn.pane.Markdown(
+            "" if ok else f"*{md_escape(why)}*", css_classes=["ssb-export-note"], visible=not ok,
+            sizing_mode="stretch_width")
+        self._update_filenames()
+        self._meta_widgets = [pn.widgets.FloatInput.from_param(self.param[p], css_classes=[f"ssb-meta-{p.replace('_', '-')}"],
+                                                               sizing_mode="stretch_width")
+                              for p in CELL_FIELDS]
+        self._save = pn.widgets.Button(name="Save metadata", button_type="primary", css_classes=["ssb-meta-save"])
+        self._save.on_click(self.save_metadata)
+
+    def controls(self):
+        """Sidebar controls: dataset, fit table, downloads."""
+        return pn.Column(
+            pn.widgets.Select.from_param(self.param.dataset, name="Dataset", css_classes=["ssb-w-dataset"],
+                                         sizing_mode="stretch_width"),
+            pn.pane.Markdown("#### Download the dataset"),
+            self._dl["nc"], self._dl["csv"],
+            pn.pane.Markdown("#### Fit tables"),
+            pn.widgets.Select.from_param(self.param.fit_table, name="Fit table", sizing_mode="stretch_width"),
+            pn.widgets.TextInput.from_param(self.param.circuit, name="Circuit (EIS fits)",
+                                            placeholder="the dataset's own / R0-p(R1,CPE1)-W1",
+                                            sizing_mode="stretch_width"),
+            self._dl["fit"],
+            pn.pane.Markdown("#### Overview figure"),
+            pn.Row(self._dl["html"], self._dl["png"], self._dl["svg"]),
+            self._image_note,
+            sizing_mode="stretch_width")
+
+    # ------------------------------------------------------------------ views
+    def _header(self):
+        if self._store_error:
+            return pn.pane.Alert(md_escape(f"The project store cannot be opened: {self._store_error}"),
+                                 alert_type="danger")
+        if not self._store_dir:
+            return pn.pane.Alert(
+                "**No project store is configured: you are looking at the built-in SYNTHETIC sample data.** "
+                "Every dataset below was simulated to mimic one of the seed studies (S1-S5); download them "
+                "as NetCDF or CSV. To import your own instrument files, start the server with "
+                "`ssb-explorer serve --store DIR`.", alert_type="info", css_classes=["ssb-no-store"])
+        from dashboard.uploads import UploadLimits
+
+        lim = UploadLimits.from_env()
+        return pn.pane.Markdown(
+            f"**Project store** `{md_escape(self._store_dir)}` · user **{md_escape(_current_user())}** · "
+            f"uploads up to {lim.max_bytes / 2**20:g} MB per file. Readers: BioLogic, Gamry, ZView, Autolab, "
+            "Parstat, RelaxIS, Squidstat, NEWARE, Maccor, Arbin, pressure-logger and generic CSV "
+            "(the format is recognised from the content).", css_classes=["ssb-store-info"],
+            sizing_mode="stretch_width")
+
+    @param.depends("dataset")
+    def preview(self):
+        """Overview figure of the selected dataset."""
+        try:
+            return _preview_element(self.load(), self.dataset).opts(responsive=True, min_height=320,
+                                                                    framewise=True)
+        except Exception as exc:  # noqa: BLE001 - the page shows the reason instead
+            return hv.Text(0, 0, f"cannot plot {self.dataset}: {exc}")
+
+    @param.depends("dataset", "_revision")
+    def details(self):
+        """What the selected dataset is: kind, size, provenance, metadata."""
+        try:
+            ds = self.load()
+        except Exception as exc:  # noqa: BLE001
+            return pn.pane.Alert(md_escape(f"{self.dataset}: {exc}"), alert_type="danger")
+        from analysis.schema import detect_kind
+
+        a = ds.attrs
+        rows = [("kind", a.get("kind") or detect_kind(ds)), ("size", _sizes_text(dict(ds.sizes))),
+                ("variables", ", ".join(_unit_label(v, ds[v]) for v in ds.data_vars))]
+        for k in ("source_file", "reader", "study", "mimics", "cathode", "electrolyte", "anode", "circuit"):
+            if a.get(k) not in (None, ""):
+                rows.append((k.replace("_", " "), a[k]))
+        if a.get("synthetic") == "true":
+            rows.insert(0, ("", "SYNTHETIC sample data (simulated, not a measurement)"))
+        for p, (label, unit, _) in CELL_FIELDS.items():
+            if p in a:
+                rows.append((label.lower(), f"{a[p]:g} {unit}" if isinstance(a[p], (int, float)) else a[p]))
+        md = "\n".join(f"- **{md_escape(k)}** {md_escape(v)}" if k else f"- **{md_escape(v)}**" for k, v in rows)
+        return pn.pane.Markdown(f"### {md_escape(self.dataset)}\n{md}", css_classes=["ssb-data-details"],
+                                sizing_mode="stretch_width")
+
+    @param.depends("dataset")
+    def metadata_editor(self):
+        """Cell-metadata editor (cycling datasets of the store) or a hint why it is absent."""
+        e = self._entry()
+        if not self._store_dir:
+            return pn.pane.Markdown("*Cell metadata can be edited for datasets of a project store.*")
+        if e is None or e.kind != "cycling":
+            return pn.pane.Markdown("*Select a cycling dataset of the store to edit its cell metadata "
+                                    "(active mass, active fraction, area, loading).*",
+                                    css_classes=["ssb-meta-hint"])
+        return pn.Column(
+            pn.pane.Markdown(f"### Cell metadata of `{e.id}` ({md_escape(e.source_file)})\n"
+                             "Used for specific (mAh/g) and areal (mAh/cm²) capacities and C-rates. "
+                             "Leave a field empty to remove it."),
+            pn.Row(*self._meta_widgets, sizing_mode="stretch_width"),
+            pn.Row(self._save), self._meta_msg, sizing_mode="stretch_width", css_classes=["ssb-meta-editor"])
+
+    def main_view(self):
+        """Main area: store info, upload and results, catalog, dataset details, metadata, figure."""
+        parts = [self._header(), self._message]
+        if self._store_dir:
+            parts += [pn.pane.Markdown("### Import instrument files"), self._upload, self._results]
+        parts += [pn.pane.Markdown("### Project store" if self._store_dir else "### Sample datasets"),
+                  self._table,
+                  pn.Row(pn.Column(self.details, width=480),
+                         pn.panel(self.preview, sizing_mode="stretch_width", min_height=340),
+                         sizing_mode="stretch_width"),
+                  self.metadata_editor]
+        return pn.Column(*parts, sizing_mode="stretch_width")
+
+    def __panel__(self):
+        return pn.Row(pn.Column(self.controls(), width=330), self.main_view(), sizing_mode="stretch_width")

@@ -1,0 +1,175 @@
+"""Impedance & DRT page object without a browser: state, read-outs and data against the analysis."""
+from __future__ import annotations
+
+import math
+
+import holoviews as hv
+import numpy as np
+import panel as pn
+import pytest
+
+from analysis.drt import compute_drt, drt_many, find_peaks, integrate_regions
+from analysis.eis import fit_circuit, kramers_kronig
+from dashboard import data
+from dashboard.pages.impedance import DRTExplorer, RegionError, parse_regions
+
+S2 = "s2_lts_insitu_eis"
+
+
+def spectrum(name, cycle, point):
+    s = data.load(name).sel(cycle=cycle, point=point)
+    return s["frequency"].values, s["z_real"].values + 1j * s["z_imag"].values
+
+
+def md_text(pane) -> str:
+    if isinstance(pane, pn.Column):
+        return "\n".join(md_text(p) for p in pane)
+    return str(pane.object)
+
+
+@pytest.fixture(scope="module")
+def page():
+    return DRTExplorer(dataset=S2)
+
+
+def test_every_public_param_has_doc_and_label():
+    for name, p in DRTExplorer.param.objects("existing").items():
+        if name == "name":
+            continue
+        assert p.doc, f"param {name} has no doc"
+        assert p.label, f"param {name} has no label"
+
+
+def test_defaults_come_from_the_dataset(page):
+    ds = data.load(S2)
+    assert page.dataset == S2
+    assert page.cycle_range == (1, 40)
+    assert page.cycles == tuple(range(1, 41))
+    assert page.cycle == 1
+    assert page.point in ds["point"].values.tolist()
+    regs = page.region_dict()
+    v = np.asarray(ds.attrs["drt_regions_s"], float)
+    assert list(regs) == ["T1", "T2", "T3"]
+    assert np.allclose(np.ravel(list(regs.values())), v)
+    s3 = DRTExplorer(dataset="s3_nmc811_insitu_eis")
+    assert s3.circuit == data.load("s3_nmc811_insitu_eis").attrs["circuit"]
+    assert set(page.url_params()) <= set(DRTExplorer.param)
+
+
+def test_parse_regions():
+    assert parse_regions("1e-7-1e-2, 1e-2-1, 1-1e3") == {"T1": (1e-7, 1e-2), "T2": (1e-2, 1.0), "T3": (1.0, 1e3)}
+    assert parse_regions("gb: 1e-7..1e-4; ct: 0.1 to 10") == {"gb": (1e-7, 1e-4), "ct": (0.1, 10.0)}
+    assert parse_regions("2E-3 - 5e+1", names=["X"]) == {"X": (2e-3, 50.0)}
+    for bad in ["", "1e-2", "1-1e-3", "a:1-2, a:3-4", "__import__('os')", "1e-2-1, 5"]:
+        with pytest.raises(RegionError):
+            parse_regions(bad)
+
+
+def test_fit_readout_and_table_equal_fit_circuit(page):
+    page.param.update(cycle=3, point=4, circuit="R0-p(R1,CPE1)-p(R2,CPE2)-W1")
+    f, z = spectrum(S2, 3, 4)
+    fit = fit_circuit(f, z, page.circuit)
+    kk = kramers_kronig(f, z)
+    txt = md_text(page.fit_readout())
+    assert f"χ² = {fit.chi2:.4g}" in txt
+    mx = float(np.max(np.abs(np.r_[kk.residuals_real, kk.residuals_imag])))
+    assert f"max |residual| = {100 * mx:.2f} %" in txt
+    assert ("passed" if kk.passed else "failed") in txt
+    tab = page._table.value
+    assert list(tab["parameter"]) == list(fit.params)
+    for _, row in tab.iterrows():
+        assert float(row["value"]) == pytest.approx(fit.params[row["parameter"]], rel=1e-3)
+        assert float(row["std. error"]) == pytest.approx(fit.stderr[row["parameter"]], rel=0.05)
+
+
+def test_drt_readout_follows_lambda(page):
+    page.param.update(cycle=5, point=3, lam_auto=True, lam_method="gcv")
+    f, z = spectrum(S2, 5, 3)
+    r = compute_drt(f, z, lam="auto", lam_method="gcv")
+    txt = md_text(page.drt_readout())
+    assert f"λ** = {r.lam:.3e}" in txt
+    assert f"R∞** = {r.R_inf:.2f} Ω" in txt
+    assert f"R_pol** = {r.R_pol:.2f} Ω" in txt
+    pk = find_peaks(r, deconvolve=False)
+    assert f"{len(pk)} peaks" in txt
+    # a hand-moved lambda slider switches to a fixed lambda
+    page.lam_log10 = -2.0
+    assert page.lam_auto is False
+    r2 = compute_drt(f, z, lam=1e-2)
+    txt2 = md_text(page.drt_readout())
+    assert f"λ** = {1e-2:.3e} (fixed)" in txt2
+    assert f"R_pol** = {r2.R_pol:.2f} Ω" in txt2
+    # switching auto back on and off again starts the slider at the automatic lambda
+    page.lam_auto = True
+    page.lam_auto = False
+    assert page.lam_log10 == pytest.approx(round(math.log10(r.lam), 1))
+    page.lam_auto = True
+
+
+def test_drt_plot_is_the_compute_drt_curve(page):
+    page.param.update(cycle=2, point=1, lam_auto=False)
+    page.lam_log10 = -1.5
+    f, z = spectrum(S2, 2, 1)
+    r = compute_drt(f, z, lam=float(f"{10 ** -1.5:.4g}"))
+    curve = [el for el in page.drt_plot() if isinstance(el, hv.Curve)][0]
+    assert np.allclose(curve.dimension_values(1), r.gamma)
+    page.lam_auto = True
+
+
+def test_map_and_tracks_equal_drt_many(page):
+    page.param.update(cycle_range=(10, 20), point=5, lam_auto=False, map_axis="cycle")
+    page.lam_log10 = -3.0
+    assert page.cycles == tuple(range(10, 21))
+    assert page.cycle in page.cycles  # the shown cycle follows the range
+    ds = data.load(S2)
+    ref = drt_many(ds.sel(cycle=list(range(10, 21)), point=5), lam=1e-3)
+    qm = [el for el in page.drt_map_plot() if isinstance(el, hv.QuadMesh)][0]
+    G = qm.dimension_values(2, flat=False)
+    assert G.shape == ref["gamma"].shape
+    assert np.allclose(G, ref["gamma"].values, equal_nan=True)
+    reg = integrate_regions(ref, page.region_dict())
+    track = page.region_track()
+    curves = {el.label: el for el in track if isinstance(el, hv.Curve)}
+    for n in ("T1", "T2", "T3"):
+        assert np.allclose(curves[n].dimension_values(1), reg[n].values)
+    assert np.allclose(curves["R∞"].dimension_values(1), ref["R_inf"].values)
+    # peaks of the tracks are the peaks of the map rows
+    sc = [el for el in page.peak_track() if isinstance(el, hv.Scatter)][0]
+    n_expected = sum(len(find_peaks(ref["tau"].values, gamma=g, deconvolve=False)) for g in ref["gamma"].values)
+    assert len(sc) == n_expected
+    # over points of one cycle
+    page.map_axis = "point"
+    qm = [el for el in page.drt_map_plot() if isinstance(el, hv.QuadMesh)][0]
+    assert qm.dimension_values(2, flat=False).shape[0] == ds.sizes["point"]
+    page.param.update(map_axis="cycle", lam_auto=True, cycle_range=(1, 40))
+
+
+def test_range_outside_keeps_cycle_valid():
+    p = DRTExplorer(dataset="s4_lis_insitu_eis")
+    assert p.cycles == (1, 20, 200)
+    p.cycle_range = (15, 200)
+    assert p.cycles == (20, 200) and p.cycle == 20
+    assert p._cycle_widget.options == [20, 200]
+
+
+def test_errors_are_shown_not_raised():
+    p = DRTExplorer(dataset=S2)
+    p.circuit = "R0-p(R1"
+    out = p.fit_readout()
+    assert isinstance(out, pn.Column) and isinstance(out[1], pn.pane.Alert)
+    assert len(p._table.value) == 0
+    p.regions = "not a region"
+    for m in ("nyquist", "bode_modulus", "bode_phase", "drt_plot", "drt_map_plot", "peak_track", "region_track"):
+        hv.render(getattr(p, m)())
+
+
+def test_dataset_switch_and_render():
+    p = DRTExplorer(dataset=S2)
+    p.dataset = "s3_nmc811_insitu_eis"
+    assert p.cycles == (1, 20, 40, 60, 80, 100) and p.point == 0
+    assert p._range_widget.start == 1 and p._range_widget.end == 100
+    f, z = spectrum("s3_nmc811_insitu_eis", 1, 0)
+    fit = fit_circuit(f, z, p.circuit)
+    assert list(p._table.value["parameter"]) == list(fit.params)
+    root = pn.panel(p).get_root()
+    assert root is not None

@@ -1,0 +1,99 @@
+"""Impedance & DRT explorer in Chromium: load, move the cycle, point and lambda sliders;
+plotted data and read-outs follow and equal what the analysis functions give."""
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.ui.conftest import move_slider, plot_data, screenshot, wait_idle
+
+pytestmark = pytest.mark.ui
+
+DS = "s2_lts_insitu_eis"
+CIRCUIT = "R0-p(R1,CPE1)-p(R2,CPE2)-W1"
+
+
+def _spectrum(cycle, point):
+    import sample_data
+
+    s = sample_data.load(DS).sel(cycle=cycle, point=point)
+    return s["frequency"].values, s["z_real"].values + 1j * s["z_imag"].values
+
+
+def _expected(cycle, point, lam="auto"):
+    """The numbers the page must show, from the analysis functions on the same inputs."""
+    import numpy as np
+
+    from analysis.drt import compute_drt
+    from analysis.eis import fit_circuit, kramers_kronig
+
+    f, z = _spectrum(cycle, point)
+    fit = fit_circuit(f, z, CIRCUIT)
+    kk = kramers_kronig(f, z)
+    r = compute_drt(f, z, lam=lam, lam_method="gcv")
+    mx = float(np.max(np.abs(np.r_[kk.residuals_real, kk.residuals_imag])))
+    return {
+        "chi2": f"χ² = {fit.chi2:.4g}",
+        "kk": f"max |residual| = {100 * mx:.2f} %",
+        "lam": f"λ = {r.lam:.3e}",
+        "rinf": f"R∞ = {r.R_inf:.2f} Ω",
+        "rpol": f"R_pol = {r.R_pol:.2f} Ω",
+        "head": f"cycle {cycle} · point #{point}",
+    }
+
+
+def _check(fit_ro, drt_ro, exp):
+    expect(fit_ro).to_contain_text(exp["head"])
+    expect(fit_ro).to_contain_text(exp["chi2"])
+    expect(fit_ro).to_contain_text(exp["kk"])
+    expect(drt_ro).to_contain_text(exp["lam"])
+    expect(drt_ro).to_contain_text(exp["rinf"])
+    expect(drt_ro).to_contain_text(exp["rpol"])
+
+
+def test_impedance_page_follows_sliders(ui_page, app_url):
+    page = ui_page
+    page.goto(app_url + "?page=impedance")
+    fit_ro = page.locator(".ssb-readout-fit").first
+    drt_ro = page.locator(".ssb-readout-drt").first
+    # default view: cell s2, cycles 1-40, cycle 1, mid-charge point #2, automatic (GCV) lambda
+    _check(fit_ro, drt_ro, _expected(1, 2))
+    expect(drt_ro).to_contain_text("automatic, GCV")
+    wait_idle(page)
+    before = plot_data(page)
+    assert any(len(s) > 0 for s in before), "no plotted data found in the page"
+    screenshot(page, "impedance")
+
+    # cycle range 1-40 -> 2-40: the map loses a row and the shown cycle moves into the range
+    move_slider(page, "cycle_range", "ArrowRight")
+    _check(fit_ro, drt_ro, _expected(2, 2))
+    wait_idle(page)
+    after_range = plot_data(page)
+    assert after_range != before, "plotted data did not change after moving the cycle-range slider"
+
+    # point #2 -> #3 (next voltage on charge)
+    move_slider(page, "point", "ArrowRight")
+    _check(fit_ro, drt_ro, _expected(2, 3))
+    wait_idle(page)
+    after_point = plot_data(page)
+    assert after_point != after_range, "plotted data did not change after moving the point slider"
+
+    # cycle shown 2 -> 3 (within the range)
+    move_slider(page, "cycle", "ArrowRight")
+    _check(fit_ro, drt_ro, _expected(3, 3))
+    wait_idle(page)
+    after_cycle = plot_data(page)
+    assert after_cycle != after_point, "plotted data did not change after moving the cycle slider"
+
+    # lambda slider -3.0 -> -2.9: automatic lambda switches off, DRT re-solved at 10**-2.9
+    move_slider(page, "lam_log10", "ArrowRight")
+    lam = float(f"{10 ** -2.9:.4g}")
+    exp = _expected(3, 3, lam=lam)
+    expect(drt_ro).to_contain_text("(fixed)")
+    _check(fit_ro, drt_ro, exp)
+    expect(page.locator(".ssb-w-lam-auto input")).not_to_be_checked()
+    wait_idle(page)
+    after_lam = plot_data(page)
+    assert after_lam != after_cycle, "plotted data did not change after moving the lambda slider"
+
+    page.console.assert_clean()

@@ -189,7 +189,8 @@ def detect_half_cycles(ds: xr.Dataset, *, rest_threshold_mA: float | None = None
 
     out = ds.copy()
     out["cycle"] = ("record", cyc, {"units": "1", "long_name": "cycle number"})
-    out["direction"] = ("record", s, {"units": "1", "long_name": "half-cycle direction (+1 charge, -1 discharge, 0 rest)"})
+    out["direction"] = ("record", s, {"units": "1",
+                                      "long_name": "half-cycle direction (+1 charge, -1 discharge, 0 rest)"})
     out["capacity"] = ("record", cap, {"units": "mAh", "long_name": "capacity within the half-cycle"})
     out["half_cycle"] = ("record", hc, {"units": "1", "long_name": "half-cycle index (-1 = rest between half-cycles)"})
     out.attrs = {**ds.attrs, "first_direction": "charge" if first > 0 else "discharge", "capacity_source": source}
@@ -293,7 +294,10 @@ def _mass_g(attrs: dict) -> tuple[float | None, str]:
     f = 1.0 if frac is None else float(frac)
     if not (m > 0 and 0 < f <= 1):
         raise AnalysisError(f"active_mass_mg={m!r} / active_fraction={frac!r}: need mass > 0 and 0 < fraction <= 1")
-    note = f"active_mass_mg * active_fraction = {m} mg * {f}" if frac is not None else f"active_mass_mg = {m} mg (no active_fraction: 1 assumed)"
+    if frac is not None:
+        note = f"active_mass_mg * active_fraction = {m} mg * {f}"
+    else:
+        note = f"active_mass_mg = {m} mg (no active_fraction: 1 assumed)"
     return m * f / 1000.0, note
 
 
@@ -307,8 +311,9 @@ def _area_cm2(attrs: dict) -> tuple[float | None, str]:
     return None, ""
 
 
-def summarize(ds: xr.Dataset, reference="max", ce_convention: str = "auto", *, nominal_capacity_mAh: float | None = None,
-              retention_of: str = "discharge", cycles: str = "detect", **detect_kwargs) -> xr.Dataset:
+def summarize(ds: xr.Dataset, reference="max", ce_convention: str = "auto", *,
+              nominal_capacity_mAh: float | None = None, retention_of: str = "discharge",
+              cycles: str = "detect", **detect_kwargs) -> xr.Dataset:
     """Per-cycle summary of a cycling dataset.
 
     Parameters

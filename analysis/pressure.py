@@ -192,9 +192,11 @@ def dp_dq(pressure, capacity, resolution_mAh: float | None = None, *, n_points: 
     if resolution_mAh is None:
         resolution_mAh = 0.02 * float(np.ptp(q))
     centres, d, ps = _derivative_vs_capacity(p, q, float(resolution_mAh), int(n_points))
-    return xr.DataArray(d, dims=("capacity",),
-                        coords={"capacity": ("capacity", centres, {"units": "mAh"}), "pressure": ("capacity", ps, {"units": "MPa"})},
-                        name="dp_dq", attrs={"units": "MPa/mAh", "long_name": "dP/dQ", "resolution_mAh": float(resolution_mAh)})
+    return xr.DataArray(
+        d, dims=("capacity",),
+        coords={"capacity": ("capacity", centres, {"units": "mAh"}),
+                "pressure": ("capacity", ps, {"units": "MPa"})},
+        name="dp_dq", attrs={"units": "MPa/mAh", "long_name": "dP/dQ", "resolution_mAh": float(resolution_mAh)})
 
 
 def dp_dq_cycle(ds: xr.Dataset, cycle: int, direction="charge", resolution_mAh: float | None = None) -> xr.DataArray:

@@ -138,7 +138,7 @@ def nnqp(H: np.ndarray, g: np.ndarray, constrained: np.ndarray | None = None, *,
 
 
 def nnqp_batch(H: np.ndarray, G: np.ndarray, constrained: np.ndarray | None = None, *,
-               maxiter: int = 20, chunk: int = 1000) -> np.ndarray:
+               maxiter: int = 60, chunk: int = 1000) -> np.ndarray:
     """Solve many problems ``min 1/2 x'H_s x - g_s'x, x_i >= 0`` at once.
 
     The primal-dual active-set iteration runs on all problems together: the free-block
@@ -155,7 +155,7 @@ def nnqp_batch(H: np.ndarray, G: np.ndarray, constrained: np.ndarray | None = No
         Linear terms (S, n).
     constrained : numpy.ndarray of bool, optional
         Which unknowns must be non-negative (default all).
-    maxiter : int, default 20
+    maxiter : int, default 60
         Iterations of the batched loop.
     chunk : int, default 1000
         Problems per batch (bounds memory to chunk * n^2 floats).
@@ -205,6 +205,8 @@ def _pdas_batch(H, G, C, maxiter, Hshared):
     tol = 1e-12 * scale
     X = Y0.copy()
     active = C[None, :] & (Y0 < 0)
+    best = np.full(S, n + 1)
+    patience = np.full(S, 3)
     todo = np.flatnonzero(active.any(axis=1))
     for _ in range(maxiter):
         if todo.size == 0:
@@ -234,7 +236,18 @@ def _pdas_batch(H, G, C, maxiter, Hshared):
         x[act] = 0.0
         tolx = 1e-11 * np.max(np.abs(x), axis=1, keepdims=True)
         new = C[None, :] & ((act & (mu > tol[todo, None])) | (~act & (x < -tolx)))
-        done = np.all(new == act, axis=1)
+        V = new ^ act
+        nv = V.sum(axis=1)
+        done = nv == 0
+        # block principal pivoting safeguard: Murty's single exchange when no progress
+        better = nv < best[todo]
+        best[todo] = np.where(better, nv, best[todo])
+        patience[todo] = np.where(better, 3, patience[todo] - 1)
+        murty = np.flatnonzero(~done & (patience[todo] < 0))
+        if murty.size:
+            last = n - 1 - np.argmax(V[murty, ::-1], axis=1)
+            new[murty] = act[murty]
+            new[murty, last] = ~act[murty, last]
         X[todo[done]] = np.maximum(x[done], np.where(C, 0.0, -np.inf))
         active[todo] = new
         todo = todo[~done]

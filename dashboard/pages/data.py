@@ -162,7 +162,7 @@ def _preview_element(ds, name: str):
         return (hv.Curve(pts, "Z' (Ω)", ["-Z'' (Ω)", "f (Hz)"]).opts(color=theme.OKABE_ITO[0])
                 * hv.Scatter(pts, "Z' (Ω)", ["-Z'' (Ω)", "f (Hz)"]).opts(color=theme.OKABE_ITO[0], size=4,
                                                                           tools=["hover"])
-                ).opts(title=f"Nyquist: {title}{first}", data_aspect=1)
+                ).opts(title=f"Nyquist: {title}{first}")
     if "time" in ds.variables and "record" in ds.dims:
         t_h = np.asarray(ds["time"].values, dtype=float) / 3600.0
         step = max(1, t_h.size // 5000)
@@ -208,8 +208,8 @@ class DataPage(pn.viewable.Viewer):
         self._meta_msg = pn.Column(sizing_mode="stretch_width", css_classes=["ssb-meta-message"])
         self._table = pn.widgets.Tabulator(
             pd.DataFrame(), selectable=1, disabled=True, show_index=False, pagination="local",
-            page_size=12, sizing_mode="stretch_width", css_classes=["ssb-store-table"],
-            layout="fit_data_stretch", height=360)
+            page_size=20, sizing_mode="stretch_width", css_classes=["ssb-store-table"],
+            layout="fit_data_stretch")
         self._table.param.watch(self._on_table_select, "selection")
         self._upload = pn.widgets.FileInput(multiple=True, name="Instrument files",
                                             css_classes=["ssb-upload"], sizing_mode="stretch_width")
@@ -273,8 +273,8 @@ class DataPage(pn.viewable.Viewer):
                 "imported at": e.imported_at.replace("T", " ").replace("+00:00", " UTC"),
                 "user": e.user or "", "sha256": e.sha256[:12], "rows": _n_rows(e.sizes),
                 "reader": e.reader, "metadata": _meta_text(e.metadata)} for e in reversed(self._entries)],
-                columns=["id", "kind", "source file", "imported at", "user", "sha256", "rows", "reader",
-                         "metadata"])
+                columns=["id", "kind", "source file", "metadata", "rows", "imported at", "user", "reader",
+                         "sha256"])
         else:
             df = sample_catalog()[["name", "kind", "study", "rows", "mimics"]]
         self._table.value = df
@@ -500,7 +500,7 @@ class DataPage(pn.viewable.Viewer):
             self._dl[ext] = pn.widgets.FileDownload(
                 callback=(lambda ext=ext, fn=fn: self._guard(f"figure export ({ext.upper()})", ext,
                                                              lambda: fn(self.figure()))),
-                label=f"Figure {ext.upper()}", css_classes=[f"ssb-dl-{ext}"], width=95,
+                label=ext.upper(), css_classes=[f"ssb-dl-{ext}"], width=88,
                 disabled=(ext != "html" and not ok))
         self._image_note = pn.pane.Markdown(
             "" if ok else f"*{md_escape(why)}*", css_classes=["ssb-export-note"], visible=not ok,
@@ -525,7 +525,7 @@ class DataPage(pn.viewable.Viewer):
                                             placeholder="the dataset's own / R0-p(R1,CPE1)-W1",
                                             sizing_mode="stretch_width"),
             self._dl["fit"],
-            pn.pane.Markdown("#### Overview figure"),
+            pn.pane.Markdown("#### Overview figure (shown on the right)"),
             pn.Row(self._dl["html"], self._dl["png"], self._dl["svg"]),
             self._image_note,
             sizing_mode="stretch_width")
@@ -555,8 +555,7 @@ class DataPage(pn.viewable.Viewer):
     def preview(self):
         """Overview figure of the selected dataset."""
         try:
-            return _preview_element(self.load(), self.dataset).opts(responsive=True, min_height=320,
-                                                                    framewise=True)
+            return _preview_element(self.load(), self.dataset).opts(responsive=True, height=380)
         except Exception as exc:  # noqa: BLE001 - the page shows the reason instead
             return hv.Text(0, 0, f"cannot plot {self.dataset}: {exc}")
 

@@ -102,6 +102,9 @@ def test_upload_browse_edit_and_export(ui_page, store_server, ref_file):
     assert store.open(store_dir).get(ndax_id).metadata == {"active_mass_mg": 12.5, "area_cm2": 0.785}
     expect(table).to_contain_text("active_mass_mg=12.5")
     expect(details).to_contain_text("12.5 mg")
+    page.locator(".ssb-store-info").scroll_into_view_if_needed()
+    page.wait_for_timeout(800)
+    screenshot(page, "data")
 
     # downloads equal what the store and the analysis functions give
     ds = store.open(store_dir).load(ndax_id)
@@ -130,8 +133,6 @@ def test_upload_browse_edit_and_export(ui_page, store_server, ref_file):
     expect(details).to_contain_text(eis_id)
     expect(details).to_contain_text("impedancepy_exampleData.csv")
     expect(page.locator(".ssb-meta-hint")).to_be_visible()
-    page.wait_for_timeout(500)
-    screenshot(page, "data")
     page.console.assert_clean()
 
 

@@ -65,24 +65,30 @@ def noise_sigma(voltage: np.ndarray) -> float:
         (an upper bound where the signal itself is steep).
     """
     v = np.asarray(voltage, dtype=float)
-    v = v[np.isfinite(v)]
-    if v.size < 4:
+    if v.size > 60_000:  # 30 evenly spaced blocks of 2,000 consecutive records are plenty
+        first = np.linspace(0, v.size - 2000, 30).astype(np.int64)
+        blocks = v[first[:, None] + np.arange(2000)[None, :]]
+        d2 = np.diff(blocks, 2, axis=1).ravel()
+        d2 = d2[np.isfinite(d2)]
+    else:
+        v = v[np.isfinite(v)]
+        if v.size < 4:
+            return 0.0
+        d2 = np.diff(v, 2)
+    if d2.size == 0:
         return 0.0
-    d2 = np.diff(v, 2)
-    if d2.size > 50_000:
-        d2 = d2[:: d2.size // 50_000]
     # second difference of white noise has std sqrt(6) sigma; MAD -> sigma factor 1.4826
     return float(1.4826 * np.median(np.abs(d2 - np.median(d2))) / np.sqrt(6.0))
 
 
 def cv_tail_mask(voltage, current=None, *, row=None, cv_tol_mV: float | None = None,
-                 current_drop: float = 0.1) -> np.ndarray:
+                 current_drop: float = 0.1, _starts: np.ndarray | None = None) -> np.ndarray:
     """Flag the trailing constant-voltage (CV) records of each half-cycle.
 
     A record belongs to the CV tail when it lies in the final uninterrupted run of records of its
     half-cycle that are either within ``cv_tol_mV`` of the terminal voltage or (when ``current``
-    is given) whose absolute current has dropped by more than ``current_drop`` below the largest
-    absolute current of the half-cycle (the constant-current value).
+    is given) within 4 x ``cv_tol_mV`` of it with an absolute current more than
+    ``current_drop`` below the largest absolute current of the half-cycle (the CC value).
 
     Parameters
     ----------
@@ -112,23 +118,31 @@ def cv_tail_mask(voltage, current=None, *, row=None, cv_tol_mV: float | None = N
         tol = max(3e-3, 5.0 * noise_sigma(v))
     else:
         tol = float(cv_tol_mV) * 1e-3
-    starts = np.flatnonzero(np.r_[True, row[1:] != row[:-1]])
-    ends = np.r_[starts[1:], n] - 1
-    seg = np.repeat(np.arange(starts.size), np.diff(np.r_[starts, n]))
-    vterm = v[ends][seg]
-    cand = np.abs(v - vterm) <= tol
+    starts = np.flatnonzero(np.r_[True, row[1:] != row[:-1]]) if _starts is None else _starts
+    lengths = np.diff(np.r_[starts, n])
+    ends = starts + lengths - 1
+    dv = np.abs(v - np.repeat(v[ends], lengths))
+    cand = dv <= tol
     if current is not None:
-        ai = np.abs(np.asarray(current, dtype=float))
-        ai = np.where(np.isfinite(ai), ai, 0.0)
-        imax = np.maximum.reduceat(ai, starts)[seg]
-        cand |= ai < (1.0 - current_drop) * imax
+        # a decayed current marks CV even through a voltage-noise spike, but only close to the
+        # terminal voltage (a lower-current CC step whose voltage moves is not CV)
+        near = np.flatnonzero((dv <= 4 * tol) & ~cand)
+        if near.size:
+            ai = np.abs(np.asarray(current, dtype=float))
+            ai = np.where(np.isfinite(ai), ai, 0.0)
+            imax = np.maximum.reduceat(ai, starts)
+            seg_near = np.searchsorted(starts, near, side="right") - 1
+            cand[near] = ai[near] < (1.0 - current_drop) * imax[seg_near]
+    # the tail of each half-cycle starts after its last non-candidate record
     idx = np.arange(n)
-    last_bad = np.maximum.reduceat(np.where(cand, -1, idx), starts)[seg]
-    tail = idx > last_bad
+    last_bad = np.maximum.reduceat(np.where(cand, -1, idx), starts)
+    first_tail = np.maximum(last_bad + 1, starts)
     # a "tail" that is the whole half-cycle is not a CV tail (e.g. a flat record): keep it
-    whole = np.bincount(seg, weights=tail, minlength=starts.size) >= np.diff(np.r_[starts, n])
-    tail[whole[seg]] = False
-    return tail
+    first_tail = np.where(last_bad < starts, ends + 1, first_tail)
+    marks = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(marks, first_tail, 1)
+    np.add.at(marks, ends + 1, -1)
+    return np.cumsum(marks[:-1]) > 0
 
 
 def _density(x: np.ndarray, q: np.ndarray, row: np.ndarray, n_rows: int, n_bins: int,
@@ -157,16 +171,23 @@ def _density(x: np.ndarray, q: np.ndarray, row: np.ndarray, n_rows: int, n_bins:
         w[bad] = 0.0
         a, b = np.where(bad, 0.0, a), np.where(bad, 0.0, b)
     size = n_rows * n_bins
-    span = np.abs(b - a)
+    # (in-place arithmetic: fewer multi-megabyte temporaries, which cost page faults)
+    span = np.subtract(b, a)
+    np.abs(span, out=span)
     # fast path: a segment narrower than a bin goes to the bin of its midpoint (the Gaussian
     # smoothing, wider than a bin, makes the sub-bin placement irrelevant)
     small = span < 1.0
-    mid = 0.5 * (a + b)
-    inside = (mid >= 0) & (mid < n_bins)
-    kmid = np.clip(mid, 0, n_bins - 1).astype(np.int64)
-    out = np.bincount(r * n_bins + kmid, weights=np.where(small & inside, w, 0.0), minlength=size)
-    out = out.reshape(n_rows, n_bins)
-    big = np.flatnonzero(~small & (w > 0))
+    mid = np.add(a, b)
+    mid *= 0.5
+    ws = np.where(small, w, 0.0)
+    ws[(mid < 0) | (mid >= n_bins)] = 0.0
+    np.clip(mid, 0, n_bins - 1, out=mid)
+    lin = r * n_bins
+    lin += mid.astype(np.int64)
+    out = np.bincount(lin, weights=ws, minlength=size).reshape(n_rows, n_bins)
+    del lin, mid, ws
+    small |= w <= 0
+    big = np.flatnonzero(~small)
     if big.size:
         # exact path: charge spread uniformly over [lo, hi]; its cumulative distribution is a
         # ramp = two slope changes, split into integer slope changes and steps, accumulated
@@ -452,11 +473,13 @@ def dqdv_cycles(ds: xr.Dataset, cycles=None, direction="charge", resolution_mV: 
             raise AnalysisError("voltage/capacity: no finite records in the selected half-cycles")
         idx, v, q, c = idx[fin], v[fin], q[fin], c[fin]
     chg = c[1:] != c[:-1]
+    starts_run = None
     if np.all(c[1:] >= c[:-1]):  # the usual case: cycle numbers never decrease
         run = np.empty(c.size, dtype=np.int64)
         run[0] = 0
         np.cumsum(chg, out=run[1:])
-        firsts = c[np.r_[0, np.flatnonzero(chg) + 1]]
+        starts_run = np.r_[0, np.flatnonzero(chg) + 1]
+        firsts = c[starts_run]
         if cycles is None:
             want = firsts
             row = run
@@ -472,7 +495,8 @@ def dqdv_cycles(ds: xr.Dataset, cycles=None, direction="charge", resolution_mV: 
     np.cumsum((np.diff(idx) != 1) | chg, out=seg[1:])
     drop = None
     if exclude_cv:
-        drop = cv_tail_mask(v, None if cur is None else cur[idx], row=row, cv_tol_mV=cv_tol_mV)
+        drop = cv_tail_mask(v, None if cur is None else cur[idx], row=row, cv_tol_mV=cv_tol_mV,
+                            _starts=starts_run)
         if drop.sum() > v.size - 2:
             raise AnalysisError("no usable records for dQ/dV in the selected half-cycles")
     v0, h, n, centres = _grid(float(v.min()), float(v.max()), res, grid)

@@ -149,15 +149,21 @@ class BokehWS:
             await self.conn.write_message(json.dumps(part))
 
     async def recv(self, timeout: float):
-        """Receive one message; returns (header, content JSON text); binary buffers are skipped."""
+        """Receive one message; returns (header, content JSON text); binary buffers are skipped.
+
+        ``timeout`` bounds the wait for the message to begin.
+        """
         first = await asyncio.wait_for(self.conn.read_message(), timeout)
         if first is None:
             raise ProtocolError("the server closed the websocket")
         header = json.loads(first)
-        await asyncio.wait_for(self.conn.read_message(), timeout)
-        content = await asyncio.wait_for(self.conn.read_message(), timeout)
+        # the rest of a started message is always read to its end (a timeout here would leave the
+        # stream in the middle of a message)
+        rest = max(timeout, 60.0)
+        await asyncio.wait_for(self.conn.read_message(), rest)
+        content = await asyncio.wait_for(self.conn.read_message(), rest)
         for _ in range(2 * header.get("num_buffers", 0)):
-            await asyncio.wait_for(self.conn.read_message(), timeout)
+            await asyncio.wait_for(self.conn.read_message(), rest)
         if header["msgtype"] == "ERROR":
             raise ProtocolError(content)
         return header, content

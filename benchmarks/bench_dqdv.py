@@ -196,6 +196,8 @@ else:
     def one(v, q):
         x, y, _ = ec.dqdv_single_cycle(q, v)
         return x, y
+a0, b0 = bounds[idx[0]]
+one(V[a0:b0], Q[a0:b0])  # warm-up: the anchors import pandas/scipy modules on their first call
 best = None
 best_cpu = None
 for rep in range(p["repeats"]):
@@ -323,7 +325,8 @@ def main(argv=None) -> int:
         f"{DRIFT_MV} mV/cycle, {NOISE_MV} mV noise, {QUANT_MV} mV quantisation. Ours: from the cycling Dataset, "
         f"dQ/dV of every half-cycle + tracking of 4 peaks, best (and median) of {args.repeats}, resolution {RESOLUTION_MV:g} mV "
         "(ratios use this row). "
-        "Anchors: their dQ/dV only, one call per half-cycle (best of 2 for cellpy, 1 run for navani). "
+        "Anchors: their dQ/dV only, one call per half-cycle after one warm-up call (best of 2 for cellpy, "
+        "1 run for navani). "
         "Peaks of every tool read the same way (max in a +-60 mV window around the truth, 3-point vertex; "
         "ours from `track_peaks`).",
         "",
@@ -343,8 +346,8 @@ def main(argv=None) -> int:
         ratio = t_all / t_ours
         tgt = target_ratio[tool]
         lines.append(
-            f"| {tool} {ver} | {t_all:.2f}{' (extrapolated from ' + str(n) + ')' if extrap else ''} | {ratio:.0f}x | "
-            f">= {tgt:g}x {'met' if ratio >= tgt else 'MISSED'} | {cpu:.2f} / {cpu / cpu_ours:.0f}x | "
+            f"| {tool} {ver} | {t_all:.2f}{' (extrapolated from ' + str(n) + ')' if extrap else ''} | {ratio:.1f}x | "
+            f">= {tgt:g}x {'met' if ratio >= tgt else 'MISSED'} | {cpu:.2f} / {cpu / cpu_ours:.1f}x | "
             f"{a['pos_max_mV']:.2f} / {a['pos_median_mV']:.2f} | "
             f"{a['within_3mV_pct']:.1f} % | {a['h_median_pct']:.2f} / {a['h_max_pct']:.2f} |")
     lines += [

@@ -84,13 +84,17 @@ def _spectra():
     ]
 
 
-def _median_time(fn, reps):
+def _times(fn, reps):
     ts = []
     for _ in range(reps):
         t0 = time.perf_counter()
         fn()
         ts.append(time.perf_counter() - t0)
-    return statistics.median(ts)
+    return min(ts), statistics.median(ts)
+
+
+def _median_time(fn, reps):
+    return _times(fn, reps)[1]
 
 
 def _rel_rmse(gamma, truth, tau, f):
@@ -130,28 +134,31 @@ def main(argv=None) -> int:
             cache_clear()
             compute_drt(f, z, lam=1e-3, inductance=True, kk=False)
 
-        t_fixed = _median_time(fixed_new, reps)
+        t_fixed, t_fixed_med = _times(fixed_new, reps)
         compute_drt(f, z, lam=1e-3, inductance=True, kk=False)
         lams = np.logspace(-4, -2, 21)
-        t0 = time.perf_counter()
+        tc = []
         for _ in range(5):
             for lam in lams:
+                t0 = time.perf_counter()
                 compute_drt(f, z, lam=float(lam), inductance=True, kk=False)
-        t_cached = (time.perf_counter() - t0) / (5 * lams.size)
+                tc.append(time.perf_counter() - t0)
+        t_cached = statistics.median(tc)
 
         def gcv_new():
             cache_clear()
             compute_drt(f, z, lam="auto", lam_method="gcv", inductance=True, kk=False)
 
-        t_gcv = _median_time(gcv_new, reps)
+        t_gcv, t_gcv_med = _times(gcv_new, reps)
         t_gcv_cached = _median_time(lambda: compute_drt(f, z, lam="auto", inductance=True, kk=False), reps)
         a_fixed = min(an["fixed 1e-3"]["times"])
         a_gcv = min(an["GCV"]["times"])
         ratios["fixed"].append(a_fixed / t_fixed)
         ratios["gcv"].append(a_gcv / t_gcv)
         ratios["cached"].append(t_cached)
-        rows.append(f"| {name} | {a_fixed * 1e3:.0f} | {t_fixed * 1e3:.2f} | **{a_fixed / t_fixed:.0f}x** | "
-                    f"{t_cached * 1e3:.3f} | {a_gcv * 1e3:.0f} | {t_gcv * 1e3:.2f} | **{a_gcv / t_gcv:.0f}x** | "
+        rows.append(f"| {name} | {a_fixed * 1e3:.0f} | {t_fixed * 1e3:.2f} ({t_fixed_med * 1e3:.2f}) | "
+                    f"**{a_fixed / t_fixed:.0f}x** | {t_cached * 1e3:.3f} ({max(tc) * 1e3:.2f}) | {a_gcv * 1e3:.0f} | "
+                    f"{t_gcv * 1e3:.2f} ({t_gcv_med * 1e3:.2f}) | **{a_gcv / t_gcv:.0f}x** | "
                     f"{t_gcv_cached * 1e3:.2f} | {an['assembly_time'] * 1e3:.0f} |")
         # accuracy at the same lambda (fixed 1e-3 and pyDRTtools' GCV lambda)
         for label, lam in (("1e-3", 1e-3), ("pyDRTtools GCV", an["GCV"]["lam"])):
@@ -210,15 +217,15 @@ def main(argv=None) -> int:
 {machine_line()}; pyDRTtools {anchor['version']} in its own venv (cvxopt QP, GUI stubbed).
 Both sides single-threaded BLAS. Same spectra (81 points, 1 MHz..10 mHz), same settings
 (Gaussian RBF, FWHM coefficient 0.5, 1st-derivative penalty, R_inf and L fitted, complex data),
-same lambda. Times: pyDRTtools best of its repetitions, ours median; "new grid" empties our
-matrix cache before every call. Anchor run wall time {anchor_wall:.0f} s.{' (--quick run)' if args.quick else ''}
+same lambda. Ratios compare best-of-repetitions times of both (the machine is shared; medians
+in brackets); "new grid" empties our matrix cache before every call. Anchor run wall time {anchor_wall:.0f} s.{' (--quick run)' if args.quick else ''}
 
-| spectrum | pyDRTtools fixed lambda (ms) | ours, new grid (ms) | ratio | ours, cached re-solve (ms) | pyDRTtools GCV (ms) | ours GCV, new grid (ms) | ratio | ours GCV cached (ms) | pyDRTtools A-matrix quadrature alone (ms) |
+| spectrum | pyDRTtools fixed lambda (ms) | ours, new grid (ms, best (median)) | ratio | ours, cached re-solve (ms, median (max) of 105 lambdas 1e-4..1e-2) | pyDRTtools GCV (ms) | ours GCV, new grid (ms, best (median)) | ratio | ours GCV cached (ms, median) | pyDRTtools A-matrix quadrature alone (ms) |
 |---|---|---|---|---|---|---|---|---|---|
 {chr(10).join(rows)}
 
 Targets: fixed lambda >= 50x faster including assembly: worst ratio {fx:.0f}x, {verdict(fx >= 50)};
-cached re-solve <= 1 ms: worst {cached * 1e3:.3f} ms, {verdict(cached <= 1e-3)};
+cached re-solve <= 1 ms: worst median {cached * 1e3:.3f} ms, {verdict(cached <= 1e-3)};
 automatic lambda (GCV) >= 20x faster: worst ratio {gc:.0f}x, {verdict(gc >= 20)}.
 
 Batch (`drt_many`), {n_batch} spectra of 80 points, shared grid (cache emptied first):
@@ -240,6 +247,11 @@ pyDRTtools by an interior-point method):
 | spectrum | lambda | pyDRTtools RMSE | ours RMSE | max difference / max gamma |
 |---|---|---|---|---|
 {chr(10).join(acc_rows)}
+
+Where pyDRTtools' RMSE is lower by a few hundredths of a percent, its interior-point solution
+violates the constraints within cvxopt's tolerance (e.g. L = -1e-8 H on the double ZARC,
+which lowers its objective); ours is the exact constrained optimum of the same problem (KKT
+conditions and agreement with scipy.optimize.nnls are checked in tests/analysis/test_drt.py).
 """
     if lam_rows:
         md += f"""

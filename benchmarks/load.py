@@ -65,7 +65,7 @@ def next_value(m: dict, rng: random.Random, current: float) -> float:
 
 
 async def run_session(base: str, page: str, moves: int, seed: int, only, timeout: float,
-                      cookie: str = "", page_param: str = "page"):
+                      cookie: str = "", page_param: str = "page", think: float = 0.0):
     """Open one session on ``page``, move sliders ``moves`` times; return (latencies, errors)."""
     rng = random.Random(seed)
     first, last, errors = [], [], []
@@ -81,6 +81,8 @@ async def run_session(base: str, page: str, moves: int, seed: int, only, timeout
             cur = values[m["id"]]
             v = next_value(m, rng, float(cur) if isinstance(cur, (int, float)) else float("nan"))
             values[m["id"]] = v
+            if think > 0 and j:
+                await asyncio.sleep(think * rng.uniform(0.5, 1.5))  # looking at the result
             up = await sess.change(m["id"], {"value": v, "value_throttled": v}, timeout=timeout)
             if up.first is None:
                 errors.append(f"{page}: no update within {timeout:g} s after moving "
@@ -97,9 +99,9 @@ async def run_session(base: str, page: str, moves: int, seed: int, only, timeout
     return first, last, errors
 
 
-async def run_many(base, page, n, moves, only, timeout, cookie=""):
+async def run_many(base, page, n, moves, only, timeout, cookie="", think=0.0):
     t = time.perf_counter()
-    res = await asyncio.gather(*[run_session(base, page, moves, 1000 + i, only, timeout, cookie)
+    res = await asyncio.gather(*[run_session(base, page, moves, 1000 + i, only, timeout, cookie, think=think)
                                  for i in range(n)])
     wall = time.perf_counter() - t
     first = [x for r in res for x in r[0]]
@@ -128,6 +130,9 @@ def main(argv=None) -> int:
     ap.add_argument("--sessions", type=int, default=16)
     ap.add_argument("--moves", type=int, default=20)
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for an update")
+    ap.add_argument("--think", type=float, default=1.0,
+                    help="mean seconds a user looks at the result before the next move (0 = back to back)")
+    ap.add_argument("--num-procs", type=int, default=1, help="server processes")
     ap.add_argument("--store", default=None, help="serve this store (default: the sample data)")
     ap.add_argument("--url", default=None, help="use a running server at this loopback URL instead")
     ap.add_argument("--auth", default=None, help="users file: run the server with logins")
@@ -145,7 +150,7 @@ def main(argv=None) -> int:
     srv = None
     log = Path(tempfile.mkdtemp(prefix="ssb-load-")) / "server.log"
     if not a.url:
-        args = ["--num-procs", "1"] + (["--store", a.store] if a.store else [])
+        args = ["--num-procs", str(a.num_procs)] + (["--store", a.store] if a.store else [])
         if a.auth:
             args += ["--auth", a.auth]
         srv = start_server(args, str(log))
@@ -154,9 +159,10 @@ def main(argv=None) -> int:
     rows, all_errors = [], []
     try:
         for page in pages:
-            asyncio.run(run_many(base, page, 1, 2, only, a.timeout, cookie))  # warm-up (imports, caches)
-            f1, l1, e1, _ = asyncio.run(run_many(base, page, 1, a.moves, only, a.timeout, cookie))
-            fn, ln, en, wall = asyncio.run(run_many(base, page, a.sessions, a.moves, only, a.timeout, cookie))
+            asyncio.run(run_many(base, page, a.num_procs, 2, only, a.timeout, cookie))  # warm-up (imports)
+            f1, l1, e1, _ = asyncio.run(run_many(base, page, 1, a.moves, only, a.timeout, cookie, a.think))
+            fn, ln, en, wall = asyncio.run(run_many(base, page, a.sessions, a.moves, only, a.timeout, cookie,
+                                                    a.think))
             rows.append((page, f1, l1, fn, ln, e1 + en, wall))
             all_errors += e1 + en
             print(f"{page}: single p95 {percentile(f1, 95) * 1e3:.0f} ms, {a.sessions} sessions p95 "
@@ -182,9 +188,10 @@ def main(argv=None) -> int:
 
     md = f"""## Group server under load (`benchmarks/load.py`)
 
-`ssb-explorer serve` on 127.0.0.1 (1 process{', logins on' if a.auth else ''}), {a.sessions} concurrent
+`ssb-explorer serve` on 127.0.0.1 ({a.num_procs} process(es){', logins on' if a.auth else ''}), {a.sessions} concurrent
 browser-like websocket sessions per page, each moving the page's sliders {a.moves} times
-(value + value_throttled, as a released slider handle). Latency = move sent -> first server patch
+(value + value_throttled, as a released slider handle), with a mean "think time" of {a.think:g} s
+between moves (uniform 0.5-1.5x; 0 = back to back). Latency = move sent -> first server patch
 of another model (the recomputed view); "last" = end of the update burst. {machine_line()}.
 
 | page | moves | single user p50 / p95 (ms) | {a.sessions} sessions p50 / p95 (ms) | {a.sessions} sessions last-patch p95 (ms) | p95 ratio (target <= 3x) | errors | wall (s) |

@@ -17,12 +17,31 @@ STORE_PREFIX = "store:"
 
 
 def store_dir() -> str | None:
-    """The project store chosen with ``ssb-explorer serve --store`` (``SSB_STORE``), if any."""
+    """The store folder of the current session, if any.
+
+    With logins (``--auth``) this is the store the user may open (``?store=NAME``, else the first
+    allowed, see :func:`dashboard.access.session_store`); otherwise the ``--store`` folder
+    (``SSB_STORE``); None when serving the sample data only.
+    """
+    try:
+        from dashboard.access import session_store
+
+        p = session_store()
+        if p is not None:
+            return str(p)
+        from dashboard.access import auth_enabled
+
+        if auth_enabled():
+            return None
+    except ImportError:  # pragma: no cover
+        pass
+    except Exception:  # access denied: show the sample data, the page says why elsewhere
+        return None
     return os.environ.get("SSB_STORE") or None
 
 
-def _store():
-    d = store_dir()
+def _store(d: str | None = None):
+    d = d or store_dir()
     if not d:
         return None
     try:
@@ -54,9 +73,9 @@ def names(kind: str) -> list[str]:
 
 
 @lru_cache(maxsize=32)
-def _load(name: str) -> xr.Dataset:
+def _load(store: str | None, name: str) -> xr.Dataset:
     if name.startswith(STORE_PREFIX):
-        st = _store()
+        st = _store(store)
         if st is None:
             raise KeyError(f"no store configured for {name!r}")
         ds = st.load(name[len(STORE_PREFIX):])
@@ -65,8 +84,8 @@ def _load(name: str) -> xr.Dataset:
 
 
 def load(name: str) -> xr.Dataset:
-    """The dataset ``name`` (cached; do not modify it in place)."""
-    return _load(name)
+    """The dataset ``name`` (cached per store folder; do not modify it in place)."""
+    return _load(store_dir() if name.startswith(STORE_PREFIX) else None, name)
 
 
 def title(name: str) -> str:

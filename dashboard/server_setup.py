@@ -15,7 +15,8 @@ from dashboard.logs import event, install_json_logging
 if os.environ.get("SSB_LOG_FORMAT", "json") == "json":
     install_json_logging()
 
-pn.config.authorize_callback = access.authorize
+if access.auth_enabled():  # without logins there is nothing to authorise (and no extra cost)
+    pn.config.authorize_callback = access.authorize
 
 
 def _session_created(session_context):

@@ -27,7 +27,9 @@ def throttled(obj: param.Parameterized, pname: str, widget_cls=pn.widgets.Discre
         Extra widget arguments (``name``, ``options``, ``start``/``end``/``step``...).
     """
     p = obj.param[pname]
-    kw.setdefault("name", p.label)
+    if "name" in kw:  # Panel >= 1.10 calls the visible title `label` (`name` is deprecated)
+        kw.setdefault("label", kw.pop("name"))
+    kw.setdefault("label", p.label)
     if widget_cls is pn.widgets.DiscreteSlider and "options" not in kw:
         kw["options"] = list(p.objects)
     value = getattr(obj, pname)

@@ -1,9 +1,9 @@
 """``drt_many``: DRTs of many spectra (in situ series, temperature series) as one Dataset.
 
 Spectra that share a frequency grid share every matrix: the kernel, penalty and GSVD are
-built once, GCV/mGCV scores of all spectra are one matrix product, and at a fixed lambda the
-regularised normal matrix is factorised once; only spectra whose unconstrained solution has
-negative weights go through the small active-set QP (warm-started from those weights).
+built once, GCV/mGCV scores of all spectra are one matrix product (lambda on a 50-per-decade
+grid), and the spectra that share a lambda value share one regularised normal matrix, whose
+non-negative QPs are solved together (:func:`analysis.drt.solve.nnqp_batch`).
 """
 from __future__ import annotations
 
@@ -44,12 +44,12 @@ def _solve_block(A, P, AtA, p0, B, lams, signed):
         C[p0:] = False
     Pf = np.zeros((n_unk, n_unk))
     Pf[p0:, p0:] = P
-    ulam = np.unique(lams)
-    if ulam.size == 1:
-        H = AtA + ulam[0] * Pf
-    else:
-        H = AtA[None] + lams[:, None, None] * Pf[None]
-    return nnqp_batch(H, G, C).T
+    X = np.empty((lams.size, n_unk))
+    ulam, inv = np.unique(lams, return_inverse=True)
+    for k, lam in enumerate(ulam):  # spectra sharing a lambda share the matrix
+        idx = np.flatnonzero(inv == k)
+        X[idx] = nnqp_batch(AtA + lam * Pf, G[idx], C)
+    return X.T
 
 
 def drt_many(data, lam="auto", lam_method="gcv", order=1, rbf="gaussian", shape_coeff=0.5,

@@ -381,3 +381,32 @@ def _assemble(f, z, fs, zs, order_idx, disc, data, inductance, capacitance, x_al
         warnings=warnings, freq=f, Z=z, eps=disc.eps, lam_method=method, lam_grid=grid,
         lam_scores=scores, settings=settings,
     )
+
+
+def choose_lambda(freq, Z, lam_method="gcv", order=1, shape_coeff=0.5, inductance=False, data="complex",
+                  lam_bounds=_lam.LAM_BOUNDS):
+    """Regularisation parameter chosen by ``lam_method`` (GCV, mGCV, L-curve or re-im).
+
+    Parameters
+    ----------
+    freq : array_like
+        Frequencies (Hz).
+    Z : array_like
+        Complex impedance (ohm).
+    lam_method : {"gcv", "mgcv", "lcurve", "re-im"}, default "gcv"
+        Criterion.
+    order, shape_coeff, inductance, data
+        As in :func:`compute_drt`.
+    lam_bounds : tuple of float
+        Search range.
+
+    Returns
+    -------
+    lam : float
+        The chosen lambda.
+    grid, scores : numpy.ndarray
+        Lambdas scanned and the criterion on them.
+    """
+    r = compute_drt(freq, Z, lam="auto", lam_method=lam_method, order=order, shape_coeff=shape_coeff,
+                    inductance=inductance, data=data, kk=False, lam_bounds=lam_bounds)
+    return r.lam, r.lam_grid, r.lam_scores

@@ -5,8 +5,9 @@ solve, and stops on a tolerance of the interior-point path). The DRT problems ha
 unknowns and a positive-definite ``H`` once the penalty is added, so block principal pivoting
 (primal-dual active set with Murty's backup rule; Hintermueller, Ito & Kunisch, SIAM J.
 Optim. 13 (2003) 865; Kim & Park, SIAM J. Sci. Comput. 33 (2011) 3261) converges in a
-handful of Cholesky solves of the free block and stops exactly on the KKT conditions. A
-Lawson-Hanson active-set loop (finite, monotone) is the fallback. Many spectra are solved
+handful of Cholesky solves of the free block and stops exactly on the KKT conditions. The
+Lawson-Hanson method (scipy's compiled NNLS on the Cholesky factor; finite, monotone) is the
+fallback when pivoting cycles, which happens at very small lambda. Many spectra are solved
 together by a batched dual form of the same iteration (:func:`nnqp_batch`).
 """
 from __future__ import annotations
@@ -106,7 +107,7 @@ def nnqp(H: np.ndarray, g: np.ndarray, constrained: np.ndarray | None = None, *,
         Initial guess of the bounds that are active (warm start); default: the negative
         entries of the unconstrained solution.
     maxiter : int, optional
-        Iteration limit of block principal pivoting (default ``n``) before the
+        Iteration limit of block principal pivoting (default 25) before the
         Lawson-Hanson fallback.
 
     Returns
@@ -131,21 +132,42 @@ def nnqp(H: np.ndarray, g: np.ndarray, constrained: np.ndarray | None = None, *,
             return y / d
     else:
         active = np.asarray(active0, bool) & C
-    y, ok = _bpp(Hs, gs, C, active, tol, maxiter or n)
-    if not ok:  # full exchanges cycle (small lambda): finite Lawson-Hanson
-        y = _lawson_hanson(Hs, gs, C, tol, 4 * n)
+    y, ok = _bpp(Hs, gs, C, active, tol, maxiter or 25)
+    if not ok:  # pivoting cycles (very small lambda): finite Lawson-Hanson
+        y = _nnls_cholesky(Hs, gs) if C.all() else None
+        if y is None:
+            y = _lawson_hanson(Hs, gs, C, tol, 4 * n)
     return y / d
 
 
+def _nnls_cholesky(H, g):
+    """Lawson-Hanson on ``|R y - R^-T g|`` with ``H = R'R`` (scipy's compiled NNLS), or None."""
+    from scipy.linalg import LinAlgError, cholesky, solve_triangular
+    from scipy.optimize import nnls as _nnls
+
+    try:
+        R = cholesky(H, lower=False, check_finite=False)
+    except LinAlgError:
+        return None
+    rhs = solve_triangular(R, g, trans="T", lower=False, check_finite=False)
+    try:
+        return _nnls(R, rhs, maxiter=50 * g.size)[0]
+    except RuntimeError:
+        return None
+
+
 def nnqp_batch(H: np.ndarray, G: np.ndarray, constrained: np.ndarray | None = None, *,
-               maxiter: int = 60, chunk: int = 1000) -> np.ndarray:
+               maxiter: int = 15, chunk: int = 1000) -> np.ndarray:
     """Solve many problems ``min 1/2 x'H_s x - g_s'x, x_i >= 0`` at once.
 
-    The primal-dual active-set iteration runs on all problems together: the free-block
-    solve of each problem is written as one full-size system whose active rows and columns
-    are replaced by the identity, so each iteration is a single batched LAPACK call
-    (``numpy.linalg.solve`` over a stack). Problems that have not converged after ``maxiter``
-    iterations are finished one by one by :func:`nnqp`.
+    With one shared ``H`` (fixed lambda), the primal-dual active-set iteration runs on all
+    problems together in dual form: after one inverse ``K = H^-1`` and ``y0 = K g`` for all
+    right-hand sides (a matrix product), fixing an active set ``A`` gives the multipliers
+    from the small systems ``K_AA nu = -y0_A`` (one batched LAPACK call per iteration) and
+    ``x = y0 + K nu``. Results are checked against the KKT conditions; problems that fail or
+    do not converge in ``maxiter`` iterations are finished one by one by :func:`nnqp`. With a
+    stack of different ``H`` (a lambda per spectrum) each problem is solved by :func:`nnqp`
+    (measured faster than batching here: each needs its own factorisation anyway).
 
     Parameters
     ----------
@@ -155,10 +177,10 @@ def nnqp_batch(H: np.ndarray, G: np.ndarray, constrained: np.ndarray | None = No
         Linear terms (S, n).
     constrained : numpy.ndarray of bool, optional
         Which unknowns must be non-negative (default all).
-    maxiter : int, default 60
+    maxiter : int, default 15
         Iterations of the batched loop.
     chunk : int, default 1000
-        Problems per batch (bounds memory to chunk * n^2 floats).
+        Problems per batch (bounds memory).
 
     Returns
     -------
@@ -168,41 +190,25 @@ def nnqp_batch(H: np.ndarray, G: np.ndarray, constrained: np.ndarray | None = No
     G = np.asarray(G, dtype=float)
     S, n = G.shape
     C = np.ones(n, bool) if constrained is None else np.asarray(constrained, bool)
+    if H.ndim == 3:
+        return np.stack([nnqp(H[j], G[j], C) for j in range(S)]) if S else np.zeros((0, n))
     X = np.empty((S, n))
-    shared = H.ndim == 2
+    d = np.sqrt(np.clip(np.diag(H), 1e-300, None))
+    Hs = H / d[:, None] / d[None, :]
+    K = np.linalg.inv(Hs)
+    K = 0.5 * (K + K.T)
     for a in range(0, S, chunk):
         b = min(a + chunk, S)
-        Hc = np.broadcast_to(H, (b - a, n, n)) if shared else H[a:b]
-        X[a:b] = _pdas_batch(Hc, G[a:b], C, maxiter, H if shared else None)
+        X[a:b] = _pdas_shared(Hs, K, G[a:b] / d, C, maxiter) / d
     return X
 
 
-def _pdas_batch(H, G, C, maxiter, Hshared):
-    """Batched primal-dual active set in dual form.
-
-    With ``K = H^-1`` and ``y0 = K g``, fixing the active set ``A`` gives multipliers
-    ``nu`` from the small system ``K_AA nu = -y0_A`` and ``x = y0 + K_:A nu``; so after one
-    inverse per distinct ``H`` each iteration costs a |A|-sized solve instead of an n-sized one.
-    Every result is checked against the KKT conditions and, failing that, recomputed by
-    :func:`nnqp`.
-    """
-    S, n = G.shape
-    d = np.sqrt(np.clip(np.diagonal(H, axis1=1, axis2=2), 1e-300, None))  # (S, n)
-    shared = Hshared is not None
-    if shared:
-        d0 = d[0]
-        Hs1 = Hshared / d0[:, None] / d0[None, :]
-        K1 = np.linalg.inv(Hs1)
-        K1 = 0.5 * (K1 + K1.T)
-        Gs = G / d0
-        Y0 = Gs @ K1
-    else:
-        Hs = H / d[:, :, None] / d[:, None, :]
-        Gs = G / d
-        Kall = np.linalg.inv(Hs)
-        Y0 = np.einsum("sij,sj->si", Kall, Gs)
+def _pdas_shared(Hs, K, Gs, C, maxiter):
+    """Batched block principal pivoting in dual form for one shared (scaled) matrix."""
+    S, n = Gs.shape
     scale = np.maximum(np.max(np.abs(Gs), axis=1), 1e-300)
     tol = 1e-12 * scale
+    Y0 = Gs @ K
     X = Y0.copy()
     active = C[None, :] & (Y0 < 0)
     best = np.full(S, n + 1)
@@ -216,14 +222,8 @@ def _pdas_batch(H, G, C, maxiter, Hshared):
         kmax = int(k.max())
         order = np.argsort(~act, axis=1, kind="stable")[:, :kmax]
         valid = np.arange(kmax)[None, :] < k[:, None]
-        if shared:
-            KA = K1[order[:, :, None], order[:, None, :]]
-        else:
-            tt = todo[:, None, None]
-            KA = Kall[tt, order[:, :, None], order[:, None, :]]
-            Kcol = Kall[tt, order[:, :, None], np.arange(n)[None, None, :]]  # (T, kmax, n)
-        pad = ~(valid[:, :, None] & valid[:, None, :])
-        KA[pad] = 0.0
+        KA = K[order[:, :, None], order[:, None, :]]
+        KA[~(valid[:, :, None] & valid[:, None, :])] = 0.0
         diag = np.arange(kmax)
         KA[:, diag, diag] = np.where(valid, KA[:, diag, diag], 1.0)
         y0 = Y0[todo]
@@ -232,14 +232,14 @@ def _pdas_batch(H, G, C, maxiter, Hshared):
         mu = np.zeros_like(y0)
         np.put_along_axis(mu, order, nu, axis=1)
         mu[~act] = 0.0
-        x = y0 + (mu @ K1 if shared else np.einsum("tkn,tk->tn", Kcol, nu))
+        x = y0 + mu @ K
         x[act] = 0.0
         tolx = 1e-11 * np.max(np.abs(x), axis=1, keepdims=True)
         new = C[None, :] & ((act & (mu > tol[todo, None])) | (~act & (x < -tolx)))
         V = new ^ act
         nv = V.sum(axis=1)
         done = nv == 0
-        # block principal pivoting safeguard: Murty's single exchange when no progress
+        # safeguard of block principal pivoting: Murty's single exchange when no progress
         better = nv < best[todo]
         best[todo] = np.where(better, nv, best[todo])
         patience[todo] = np.where(better, 3, patience[todo] - 1)
@@ -252,10 +252,9 @@ def _pdas_batch(H, G, C, maxiter, Hshared):
         active[todo] = new
         todo = todo[~done]
     # KKT check (stationarity on the free set) and fallback
-    R = (X @ Hs1 if shared else np.einsum("sij,sj->si", Hs, X)) - Gs
+    R = X @ Hs - Gs
     free = ~(C[None, :] & (X == 0))
     bad = np.flatnonzero(np.any(np.abs(np.where(free, R, 0.0)) > 1e-7 * scale[:, None], axis=1))
-    bad = np.union1d(bad, todo)
-    for j in bad:
-        X[j] = nnqp(Hs1 if shared else Hs[j], Gs[j], C)
-    return X / (d0 if shared else d)
+    for j in np.union1d(bad, todo):  # stragglers: short scalar pivoting, then Lawson-Hanson
+        X[j] = nnqp(Hs, Gs[j], C, maxiter=12)
+    return X

@@ -190,13 +190,19 @@ class _Problem:
         self.Z = Zdata  # (B, F) or (1, F)
         self.wt = wts  # (B, F) or (1, F) for real, imag (tuple)
         self.free = free  # indices of free params
+        self.all_free = free.size == circuit.n_params
         self.fixed_vals = fixed_vals  # full-length array (natural) with fixed values
-        self.logmask = np.array([circuit.param_kinds[i] != EXP for i in free])
+        self.logmask = np.array([circuit.param_kinds[i] != EXP for i in free], dtype=bool)
+        self.all_log = bool(self.logmask.all())
         self.lo_u, self.hi_u = lo_u, hi_u
 
     def to_nat(self, U):
-        P = np.broadcast_to(self.fixed_vals, (U.shape[0], self.fixed_vals.size)).copy()
-        V = np.where(self.logmask, np.exp(np.minimum(U, 700.0)), U)
+        P = np.empty((U.shape[0], self.fixed_vals.size))
+        P[:] = self.fixed_vals
+        if self.all_log:
+            V = np.exp(np.minimum(U, 700.0))
+        else:
+            V = np.where(self.logmask, np.exp(np.minimum(U, 700.0)), U)
         P[:, self.free] = V
         return P, V
 
@@ -214,14 +220,15 @@ class _Problem:
         d = Zm - Zd
         r = np.concatenate([d.real * wr, d.imag * wi], axis=1)
         bad = ~np.isfinite(r).all(axis=1)
-        if bad.any():
+        anybad = bad.any()
+        if anybad:
             r[bad] = np.inf
         if not jac:
             return r, None
-        Jf = J[:, :, self.free]
-        Jf = Jf * np.where(self.logmask, V, 1.0)[:, None, :]
+        Jf = J if self.all_free else J[:, :, self.free]
+        Jf = Jf * (V if self.all_log else np.where(self.logmask, V, 1.0))[:, None, :]
         Jr = np.concatenate([Jf.real * wr[:, :, None], Jf.imag * wi[:, :, None]], axis=1)
-        if bad.any():
+        if anybad:
             Jr[bad] = 0.0
         return r, Jr
 
@@ -233,6 +240,11 @@ def _lm(prob: _Problem, U0: np.ndarray, max_iter: int = 200, ftol: float = 1e-7,
     Returns ``U, cost, n_iter, converged`` per batch member. Members whose cost is far above the
     batch minimum after ``prune_after`` iterations are dropped (multi-start pruning).
     """
+    with np.errstate(all="ignore"):  # overflowing trial steps are rejected, not reported
+        return _lm_loop(prob, U0, max_iter, ftol, xtol, prune_after)
+
+
+def _lm_loop(prob, U0, max_iter, ftol, xtol, prune_after):
     U = np.clip(U0.copy(), prob.lo_u, prob.hi_u)
     B, Pf = U.shape
     r, J = prob.resjac(U)
@@ -243,7 +255,7 @@ def _lm(prob: _Problem, U0: np.ndarray, max_iter: int = 200, ftol: float = 1e-7,
     active = np.isfinite(cost)
     converged = np.zeros(B, bool)
     n_iter = np.zeros(B, int)
-    eye = np.eye(Pf)
+    diag = np.arange(Pf)
     for it in range(max_iter):
         ids = np.nonzero(active)[0]
         if ids.size == 0:
@@ -257,11 +269,13 @@ def _lm(prob: _Problem, U0: np.ndarray, max_iter: int = 200, ftol: float = 1e-7,
         full = ids.size == B
         sel = slice(None) if full else ids
         Ja, ra, la = J[sel], r[sel], lam[sel]
-        A = np.einsum("bkp,bkq->bpq", Ja, Ja)
-        g = np.einsum("bkp,bk->bp", Ja, ra)
-        dg = np.einsum("bpp->bp", A)
-        dg = np.maximum(dg, 1e-12 * np.max(dg, axis=1, keepdims=True) + 1e-300)
-        M = A + (la[:, None] * dg)[:, :, None] * eye
+        JT = Ja.transpose(0, 2, 1)
+        A = JT @ Ja
+        g = (JT @ ra[:, :, None])[:, :, 0]
+        dg = A[:, diag, diag]
+        dg = np.maximum(dg, 1e-12 * dg.max(axis=1, keepdims=True) + 1e-300)
+        M = A
+        M[:, diag, diag] += la[:, None] * dg
         try:
             step = np.linalg.solve(M, g[:, :, None])[:, :, 0]
         except np.linalg.LinAlgError:
@@ -269,12 +283,12 @@ def _lm(prob: _Problem, U0: np.ndarray, max_iter: int = 200, ftol: float = 1e-7,
         Uo = U[sel]
         Un = np.clip(Uo - step, prob.lo_u, prob.hi_u)
         rn, Jn = prob.resjac(Un, rows=None if full else ids)
-        cn = np.einsum("bk,bk->b", rn, rn)
-        cn[~np.isfinite(cn)] = np.inf
+        cn = (rn * rn).sum(axis=1)
+        cn[np.isnan(cn)] = np.inf
         co = cost[sel]
         acc = cn < co
         n_iter[sel] += 1
-        dx = np.max(np.abs(Un - Uo), axis=1)
+        dx = np.abs(Un - Uo).max(axis=1)
         rel = (co - cn) / np.maximum(co, 1e-300)
         if acc.any():
             ai = ids[acc]
@@ -484,9 +498,10 @@ def _to_u(P, free, kinds):
 def _fit_prepared(circuit, f, Zc, P0, free, fixed_vals, fixed, lo, hi, lo_u, hi_u, wts, weighting,
                   max_iter, note):
     w = 2 * np.pi * f
-    P0 = np.where(np.isnan(fixed_vals), P0, fixed_vals)
+    isfix = ~np.isnan(fixed_vals)
+    P0 = np.where(isfix, fixed_vals, P0)
     P0 = np.clip(P0, np.maximum(lo, 1e-300 * (np.array(circuit.param_kinds) != EXP)), hi)
-    prob = _Problem(circuit, w, Zc[None, :], wts, free, np.nan_to_num(fixed_vals), lo_u, hi_u)
+    prob = _Problem(circuit, w, Zc[None, :], wts, free, np.where(isfix, fixed_vals, 0.0), lo_u, hi_u)
     U0 = _to_u(P0, free, circuit.param_kinds)
     U, cost, n_iter, conv, r, J = _lm(prob, U0, max_iter=max_iter, prune_after=5 if len(U0) > 2 else None)
     # ties (e.g. two identical R||CPE blocks swapped): prefer the earliest start, whose arcs

@@ -20,6 +20,9 @@ from analysis.errors import SSBError
 from dashboard import data, theme
 from dashboard.widgets import throttled
 
+if "Curve" not in dir(hv.opts):  # plain Python (tests, scripts): make hv.opts.<Element> available
+    hv.Store.set_current_backend("bokeh")
+
 #: most dQ/dV curves drawn at once; larger selections are decimated (stated in the title)
 MAX_CURVES = 40
 RESOLUTIONS_MV = [1.0, 2.0, 3.0, 5.0, 7.5, 10.0, 15.0, 20.0, 30.0]
@@ -205,7 +208,12 @@ class CyclingExplorer(pn.viewable.Viewer):
     def _on_dataset(self):
         if self.dataset is None:
             return
-        cyc = self._cycles()
+        try:
+            cyc = self._cycles()
+        except (SSBError, ValueError, KeyError):
+            return  # the read-out and plots state the error
+        if cyc.size == 0:
+            return
         lo, hi = int(cyc.min()), int(cyc.max())
         self.param.cycle_range.bounds = (lo, hi)
         # a new cell shows all its cycles (a shared URL restores its own range after the dataset)
@@ -318,56 +326,74 @@ class CyclingExplorer(pn.viewable.Viewer):
         return pn.pane.Markdown("", height=0, margin=0)
 
     # ------------------------------------------------------------------ plots
-    def _span(self):
+    def _summary_or_error(self, ylabel: str):
+        """(summary, None) or (None, an empty plot whose title states the error)."""
+        try:
+            return self._summary(), None
+        except (SSBError, ValueError, KeyError) as exc:
+            return None, (hv.Curve([], "Cycle", ylabel)).opts(
+                title=f"Cannot summarise this cell: {exc}", **theme.PLOT_OPTS)
+
+    @param.depends("cycle_range")
+    def span(self):
+        """The selected cycle range, shaded (on the summary plots against cycle)."""
         a, b = self._range()
-        return hv.VSpan(a - 0.5, b + 0.5).opts(color=theme.OKABE_ITO[5], alpha=0.12, line_alpha=0)
+        return hv.VSpan(a - 0.5, b + 0.5).opts(color=theme.OKABE_ITO[5], alpha=0.15, line_alpha=0)
 
     @param.depends("dataset", "reference", "cycle_range")
     def capacity_plot(self):
         """Charge and discharge capacity (specific when available) against cycle."""
-        s = self._summary()
+        s, err = self._summary_or_error("Capacity")
+        if err is not None:
+            return err
         cvar, dvar, unit = self._cap_var()
         c = s["cycle"].values
         yl = f"Capacity ({unit})"
         ch = hv.Scatter((c, s[cvar].values), "Cycle", yl, label="charge").opts(
             color=theme.OKABE_ITO[3], size=4, marker="triangle")
         di = hv.Scatter((c, s[dvar].values), "Cycle", yl, label="discharge").opts(color=theme.OKABE_ITO[0], size=4)
-        return (self._span() * ch * di).opts(title="Capacity", legend_position="bottom_left", xlabel="Cycle",
+        return (self.span() * ch * di).opts(title="Capacity", legend_position="bottom_left", xlabel="Cycle",
                                              ylabel=yl, **theme.PLOT_OPTS)
 
     @param.depends("dataset", "reference", "cycle_range")
     def ce_plot(self):
         """Coulombic efficiency (%) against cycle (convention in the axis label)."""
-        s = self._summary()
+        s, err = self._summary_or_error("CE (%)")
+        if err is not None:
+            return err
         conv = s.attrs.get("ce_convention", "")
         yl = f"CE, {conv} (%)"
         sc = hv.Scatter((s["cycle"].values, s["coulombic_efficiency"].values), "Cycle", yl).opts(
             color=theme.OKABE_ITO[2], size=4)
-        return (self._span() * sc).opts(title="Coulombic efficiency", xlabel="Cycle", ylabel=yl, **theme.PLOT_OPTS)
+        return (self.span() * sc).opts(title="Coulombic efficiency", xlabel="Cycle", ylabel=yl, **theme.PLOT_OPTS)
 
     @param.depends("dataset", "reference", "cycle_range")
     def retention_plot(self):
         """Capacity retention (%) against cycle, relative to the chosen reference."""
-        s = self._summary()
+        s, err = self._summary_or_error("Retention (%)")
+        if err is not None:
+            return err
         ref = s.attrs.get("retention_reference_cycle")
         sc = hv.Curve((s["cycle"].values, s["retention"].values), "Cycle", "Retention (%)").opts(
             color=theme.OKABE_ITO[0], line_width=2)
         line = hv.HLine(100).opts(color="grey", line_dash="dashed", line_width=1)
-        return (self._span() * line * sc).opts(
+        return (self.span() * line * sc).opts(
             title=f"Retention vs cycle {ref} ({REF_LABELS[self.reference]})", xlabel="Cycle", ylabel="Retention (%)",
             **theme.PLOT_OPTS)
 
     @param.depends("dataset", "reference", "cycle_range")
     def polarisation_plot(self):
         """Polarisation (mean charge V - mean discharge V) against cycle."""
-        s = self._summary()
+        s, err = self._summary_or_error("Polarisation (V)")
+        if err is not None:
+            return err
         c = s["cycle"].values
         yl = "Polarisation (V)"
         p1 = hv.Curve((c, s["polarisation"].values), "Cycle", yl, label="mean V (energy/capacity)").opts(
             color=theme.OKABE_ITO[4], line_width=2)
         p2 = hv.Curve((c, s["polarisation_mid"].values), "Cycle", yl, label="at half capacity").opts(
             color=theme.OKABE_ITO[1], line_width=1.5, line_dash="dashed")
-        return (self._span() * p1 * p2).opts(title="Polarisation", legend_position="top_left", xlabel="Cycle",
+        return (self.span() * p1 * p2).opts(title="Polarisation", legend_position="top_left", xlabel="Cycle",
                                              ylabel=yl, **theme.PLOT_OPTS)
 
     @param.depends("dataset")
@@ -443,31 +469,32 @@ class CyclingExplorer(pn.viewable.Viewer):
                                                                                  xlabel=xl, ylabel=yl))
 
     def _peak_curves(self, var: str, ylabel: str, title: str, legend: str):
+        """One Contours element (a path per peak window, Okabe-Ito by window): a fixed plot structure,
+        so the DynamicMap keeps updating when the number of windows changes."""
+        paths, err = [], ""
         try:
             wins = self.effective_windows()
             tp = self._peaks()
+            c = tp["cycle"].values.astype(float)
+            for name, w in zip(tp["peak"].values, wins):
+                ok = tp["is_peak"].sel(peak=name).values
+                paths.append({"Cycle": c, ylabel: np.where(ok, tp[var].sel(peak=name).values, np.nan),
+                              "Peak window": f"{w[0]:g}–{w[1]:g} V"})
         except (SSBError, ValueError) as exc:
-            return (self._span() * hv.NdOverlay({"-": hv.Curve([], "Cycle", ylabel)}, kdims="Peak window")).opts(
-                hv.opts.Overlay(title=f"{title}: {exc}"), hv.opts.Curve(**theme.PLOT_OPTS))
-        c = tp["cycle"].values
-        curves = {}
-        for k, (name, w) in enumerate(zip(tp["peak"].values, wins)):
-            ok = tp["is_peak"].sel(peak=name).values
-            curves[f"{w[0]:g}–{w[1]:g} V"] = hv.Curve(
-                (c, np.where(ok, tp[var].sel(peak=name).values, np.nan)), "Cycle", ylabel).opts(
-                color=theme.OKABE_ITO[k % len(theme.OKABE_ITO)], line_width=2)
-        nd = hv.NdOverlay(curves, kdims="Peak window")
-        return (self._span() * nd).opts(hv.opts.Curve(**theme.PLOT_OPTS),
-                                        hv.opts.Overlay(title=title, legend_position=legend, xlabel="Cycle",
-                                                        ylabel=ylabel))
+            err = f": {exc}"
+        cmap = theme.OKABE_ITO[:max(len(paths), 1)]
+        lines = hv.Contours(paths, ["Cycle", ylabel], vdims=["Peak window"]).opts(
+            framewise=True, color="Peak window", cmap=cmap, show_legend=True, line_width=2, legend_position=legend,
+            title=title + err, **theme.PLOT_OPTS)
+        return lines
 
-    @param.depends("dataset", "cycle_range", "direction", "resolution_mV", "windows")
+    @param.depends("dataset", "direction", "resolution_mV", "windows")
     def peak_position_plot(self):
         """Tracked peak position (V) against cycle, one Okabe-Ito colour per peak window."""
         return self._peak_curves("position", "Peak position (V)",
                                  f"{self.direction.capitalize()} peak position", "bottom_left")
 
-    @param.depends("dataset", "cycle_range", "direction", "resolution_mV", "windows")
+    @param.depends("dataset", "direction", "resolution_mV", "windows")
     def peak_height_plot(self):
         """Tracked peak height (mAh/V) against cycle, one Okabe-Ito colour per peak window."""
         return self._peak_curves("height", "Peak height (mAh/V)",

@@ -21,6 +21,7 @@ import io
 import json
 import logging
 import math
+import os
 import re
 from functools import lru_cache
 
@@ -209,9 +210,10 @@ class DataPage(pn.viewable.Viewer):
         self._table = pn.widgets.Tabulator(
             pd.DataFrame(), selectable=1, disabled=True, show_index=False, pagination="local",
             page_size=20, sizing_mode="stretch_width", css_classes=["ssb-store-table"],
-            layout="fit_data_stretch")
+            layout="fit_data_stretch", formatters={"metadata": {"type": "textarea"}},
+            widths={"metadata": 230, "mimics": 520})
         self._table.param.watch(self._on_table_select, "selection")
-        self._upload = pn.widgets.FileInput(multiple=True, name="Instrument files",
+        self._upload = pn.widgets.FileInput(multiple=True, label="Instrument files",
                                             css_classes=["ssb-upload"], sizing_mode="stretch_width")
         self._upload.param.watch(self._on_upload, "value")
         self._refresh_catalog()
@@ -248,6 +250,11 @@ class DataPage(pn.viewable.Viewer):
         e = self._entry()
         return json.dumps(e.metadata, sort_keys=True) if e is not None else ""
 
+    def title(self) -> str:
+        """Human title of the selected dataset (source file and id for store entries)."""
+        e = self._entry()
+        return f"{e.source_file} (store {e.id})" if e is not None else str(self.dataset)
+
     def load(self):
         """The selected dataset (xarray.Dataset; store metadata applied)."""
         return _dataset(self._store_dir or "", self.dataset, self._meta_key())
@@ -261,10 +268,12 @@ class DataPage(pn.viewable.Viewer):
                 self._entries = _open_store(self._store_dir).list()
             except SSBError as exc:
                 self._store_error = str(exc)
-        store_names = [f"{STORE_PREFIX}{e.id}" for e in self._entries]
-        objs = store_names + names
+        labels = {f"{e.source_file} · {e.kind} · {e.id[:8]}": f"{STORE_PREFIX}{e.id}"
+                  for e in reversed(self._entries)}
+        labels.update({f"{n} (sample)": n for n in names})
+        objs = list(labels.values())
         current = self.dataset
-        self.param.dataset.objects = objs
+        self.param.dataset.objects = labels
         if current not in objs:
             self.dataset = objs[0] if objs else None
         if self._store_dir:
@@ -479,13 +488,13 @@ class DataPage(pn.viewable.Viewer):
 
     def figure(self):
         """The overview figure of the selected dataset (a HoloViews object)."""
-        return _preview_element(self.load(), self.dataset).opts(responsive=False, width=760, height=460)
+        return _preview_element(self.load(), self.title()).opts(responsive=False, width=760, height=460)
 
     # ------------------------------------------------------------------ widgets
     def _make_widgets(self) -> None:
         self._dl = {
             "nc": pn.widgets.FileDownload(callback=lambda: self._guard("NetCDF export", "nc", self.dataset_netcdf),
-                                          label="Dataset as NetCDF", button_type="primary",
+                                          label="Dataset as NetCDF", color="primary",
                                           css_classes=["ssb-dl-netcdf"], sizing_mode="stretch_width"),
             "csv": pn.widgets.FileDownload(callback=lambda: self._guard("CSV export", "csv", self.dataset_csv),
                                            label="Dataset as CSV", css_classes=["ssb-dl-csv"],
@@ -509,19 +518,19 @@ class DataPage(pn.viewable.Viewer):
         self._meta_widgets = [pn.widgets.FloatInput.from_param(self.param[p], css_classes=[f"ssb-meta-{p.replace('_', '-')}"],
                                                                sizing_mode="stretch_width")
                               for p in CELL_FIELDS]
-        self._save = pn.widgets.Button(name="Save metadata", button_type="primary", css_classes=["ssb-meta-save"])
+        self._save = pn.widgets.Button(label="Save metadata", color="primary", css_classes=["ssb-meta-save"])
         self._save.on_click(self.save_metadata)
 
     def controls(self):
         """Sidebar controls: dataset, fit table, downloads."""
         return pn.Column(
-            pn.widgets.Select.from_param(self.param.dataset, name="Dataset", css_classes=["ssb-w-dataset"],
+            pn.widgets.Select.from_param(self.param.dataset, label="Dataset", css_classes=["ssb-w-dataset"],
                                          sizing_mode="stretch_width"),
             pn.pane.Markdown("#### Download the dataset"),
             self._dl["nc"], self._dl["csv"],
             pn.pane.Markdown("#### Fit tables"),
-            pn.widgets.Select.from_param(self.param.fit_table, name="Fit table", sizing_mode="stretch_width"),
-            pn.widgets.TextInput.from_param(self.param.circuit, name="Circuit (EIS fits)",
+            pn.widgets.Select.from_param(self.param.fit_table, label="Fit table", sizing_mode="stretch_width"),
+            pn.widgets.TextInput.from_param(self.param.circuit, label="Circuit (EIS fits)",
                                             placeholder="the dataset's own / R0-p(R1,CPE1)-W1",
                                             sizing_mode="stretch_width"),
             self._dl["fit"],
@@ -544,8 +553,11 @@ class DataPage(pn.viewable.Viewer):
         from dashboard.uploads import UploadLimits
 
         lim = UploadLimits.from_env()
+        from dashboard.access import auth_enabled
+
+        where = os.path.basename(self._store_dir) if auth_enabled() else self._store_dir
         return pn.pane.Markdown(
-            f"**Project store** `{md_escape(self._store_dir)}` · user **{md_escape(_current_user())}** · "
+            f"**Project store** `{md_escape(where)}` · user **{md_escape(_current_user())}** · "
             f"uploads up to {lim.max_bytes / 2**20:g} MB per file. Readers: BioLogic, Gamry, ZView, Autolab, "
             "Parstat, RelaxIS, Squidstat, NEWARE, Maccor, Arbin, pressure-logger and generic CSV "
             "(the format is recognised from the content).", css_classes=["ssb-store-info"],
@@ -555,7 +567,7 @@ class DataPage(pn.viewable.Viewer):
     def preview(self):
         """Overview figure of the selected dataset."""
         try:
-            return _preview_element(self.load(), self.dataset).opts(responsive=True, height=380)
+            return _preview_element(self.load(), self.title()).opts(responsive=True, height=380)
         except Exception as exc:  # noqa: BLE001 - the page shows the reason instead
             return hv.Text(0, 0, f"cannot plot {self.dataset}: {exc}")
 
@@ -580,7 +592,7 @@ class DataPage(pn.viewable.Viewer):
             if p in a:
                 rows.append((label.lower(), f"{a[p]:g} {unit}" if isinstance(a[p], (int, float)) else a[p]))
         md = "\n".join(f"- **{md_escape(k)}** {md_escape(v)}" if k else f"- **{md_escape(v)}**" for k, v in rows)
-        return pn.pane.Markdown(f"### {md_escape(self.dataset)}\n{md}", css_classes=["ssb-data-details"],
+        return pn.pane.Markdown(f"### {md_escape(self.title())}\n{md}", css_classes=["ssb-data-details"],
                                 sizing_mode="stretch_width")
 
     @param.depends("dataset")

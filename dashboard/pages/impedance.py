@@ -35,6 +35,10 @@ if "Curve" not in dir(hv.opts):  # no hv.extension yet (plain Python, tests)
 DEFAULT_CIRCUIT = "R0-p(R1,CPE1)-p(R2,CPE2)-W1"
 DEFAULT_REGIONS = "T1: 1e-7-1e-2, T2: 1e-2-1, T3: 1-1e3"
 LAM_METHODS = {"GCV": "gcv", "mGCV": "mgcv", "L-curve": "lcurve", "re-im CV": "re-im"}
+TABLE_COLUMNS = ("parameter", "value", "± 1σ", "± %", "unit")
+READOUT_CSS = [":host { border-left: 4px solid #0072B2; background: rgba(0, 114, 178, 0.06); padding: 0 12px; }"]
+#: colours of the tau regions (Okabe-Ito green, reddish purple, orange, sky blue, vermillion; no yellow)
+REGION_COLORS = [theme.OKABE_ITO[2], theme.OKABE_ITO[4], theme.OKABE_ITO[1], theme.OKABE_ITO[5], theme.OKABE_ITO[3]]
 MAP_AXES = {"cycles at this point": "cycle", "points of this cycle": "point"}
 UNIT_TEXT = {"ohm": "Ω", "F s^(n-1)": "F·s^(n−1)", "ohm s^-0.5": "Ω·s^−½", "1": "–", "F": "F", "H": "H",
              "s": "s"}
@@ -279,7 +283,7 @@ class DRTExplorer(pn.viewable.Viewer):
                               doc="First and last cycle number of the 2-D map and of the tracked peaks/resistances.")
     cycle = param.Selector(default=None, objects=[], label="Cycle shown",
                            doc="Cycle number (within the range) of the single spectrum, fit, KK and DRT.")
-    point = param.Selector(default=None, objects=[], label="Point (voltage, direction, SOC)",
+    point = param.Selector(default=None, objects=[], label="Point",
                            doc="Index of the measurement point within a cycle (a voltage / state of charge).")
     circuit = param.String(default=DEFAULT_CIRCUIT, label="Equivalent circuit",
                            doc="Circuit fitted to the spectrum, e.g. R0-p(R1,CPE1)-p(R2,CPE2)-W1.")
@@ -303,18 +307,17 @@ class DRTExplorer(pn.viewable.Viewer):
         self._guard = False
         self.param.dataset.objects = data.names("insitu_eis")
         self._widgets = None
-        self.param.watch(self._on_lam_slider, "lam_log10")
-        self.param.watch(self._on_lam_auto, "lam_auto")
+        self.param.watch(self._on_lam, ["lam_log10", "lam_auto"])
         self.param.watch(self._on_range, "cycle_range")
         self.dataset = dataset or (self.param.dataset.objects[0] if self.param.dataset.objects else None)
         if dataset is None or self.dataset == dataset:
             self._on_dataset()
         self._widgets = self._make_widgets()
         self._table = pn.widgets.Tabulator(
-            pd.DataFrame(columns=["parameter", "value", "std. error", "rel. error (%)", "unit"]),
-            show_index=False, disabled=True, sizing_mode="stretch_width", height=300, layout="fit_columns",
+            pd.DataFrame(columns=list(TABLE_COLUMNS)),
+            show_index=False, disabled=True, sizing_mode="stretch_width", height=300, layout="fit_data_stretch",
             css_classes=["ssb-param-table"],
-            formatters={"value": {"type": "plaintext"}, "std. error": {"type": "plaintext"}},
+            formatters={"value": {"type": "plaintext"}, "± 1σ": {"type": "plaintext"}},
         )
         self._update_table()
 
@@ -374,14 +377,20 @@ class DRTExplorer(pn.viewable.Viewer):
         if self.cycle not in objs:
             self.cycle = min(objs, key=lambda c: abs(c - (self.cycle or objs[0])))
 
-    def _on_lam_slider(self, event):
-        """A hand-moved lambda slider means a fixed lambda."""
-        if not self._guard and self.lam_auto:
-            self.lam_auto = False
+    def _on_lam(self, *events):
+        """Keep the lambda slider and the "automatic" box consistent.
 
-    def _on_lam_auto(self, event):
-        """Turning auto off starts the slider at the automatic lambda of the current spectrum."""
-        if event.new or self.dataset is None:
+        A hand-moved slider means a fixed lambda (auto off); turning auto off starts the slider at
+        the automatic lambda of the shown spectrum. Both changed together (a shared URL): keep both.
+        """
+        names = {e.name for e in events}
+        if self._guard or names == {"lam_log10", "lam_auto"}:
+            return
+        if names == {"lam_log10"}:
+            if self.lam_auto:
+                self.lam_auto = False
+            return
+        if self.lam_auto or self.dataset is None:
             return
         try:
             r = drt(self.dataset, self.cycle, self.point, "auto", self.lam_method, self.inductance)
@@ -484,9 +493,11 @@ class DRTExplorer(pn.viewable.Viewer):
         return drt(*self._key(), self.lam, self.lam_method, bool(self.inductance))
 
     def _map_args(self):
-        cycles = self.cycles
-        return (self.dataset, self.map_axis, cycles, int(self.point), int(self.cycle), self.lam,
-                self.lam_method, bool(self.inductance))
+        """Cache key of the map: the cycles and point (axis "cycle") or the cycle (axis "point")."""
+        if self.map_axis == "cycle":
+            return (self.dataset, "cycle", self.cycles, int(self.point), -1, self.lam, self.lam_method,
+                    bool(self.inductance))
+        return (self.dataset, "point", (), -1, int(self.cycle), self.lam, self.lam_method, bool(self.inductance))
 
     # ------------------------------------------------------------------ read-outs
     @param.depends("dataset", "cycle", "point", "circuit")
@@ -509,14 +520,15 @@ class DRTExplorer(pn.viewable.Viewer):
         try:
             kk = kk_check(*self._key())
             mx = float(np.max(np.abs(np.r_[kk.residuals_real, kk.residuals_imag])))
-            verdict = "✅ passed" if kk.passed else "❌ failed"
+            verdict = (f'<span style="color:{theme.OKABE_ITO[2]};font-weight:600">passed</span>' if kk.passed
+                       else f'<span style="color:{theme.OKABE_ITO[3]};font-weight:600">failed</span>')
             lines.append(f"**Kramers-Kronig** (Lin-KK, M = {kk.M}, μ = {kk.mu:.3f}): {verdict}, "
                          f"max |residual| = {100 * mx:.2f} % (threshold {100 * kk.threshold:.2f} %)")
         except SSBError as exc:
             lines.append("**Kramers-Kronig**: not run")
             alert = (alert + "; " if alert else "") + f"Kramers-Kronig: {exc}"
         md = pn.pane.Markdown("  \n".join(lines), css_classes=["ssb-readout", "ssb-readout-fit"],
-                              sizing_mode="stretch_width", margin=(0, 10))
+                              sizing_mode="stretch_width", margin=(4, 10), stylesheets=READOUT_CSS)
         if alert:
             return pn.Column(md, pn.pane.Alert(alert, alert_type="danger"), sizing_mode="stretch_width")
         return md
@@ -538,7 +550,7 @@ class DRTExplorer(pn.viewable.Viewer):
             f"**{len(pk)} peaks** at τ = {taus} s",
         ]
         return pn.pane.Markdown("  \n".join(lines), css_classes=["ssb-readout", "ssb-readout-drt"],
-                                sizing_mode="stretch_width", margin=(0, 10))
+                                sizing_mode="stretch_width", margin=(4, 10), stylesheets=READOUT_CSS)
 
     # ------------------------------------------------------------------ table
     @param.depends("dataset", "cycle", "point", "circuit", watch=True)
@@ -549,7 +561,7 @@ class DRTExplorer(pn.viewable.Viewer):
 
     def param_table(self) -> pd.DataFrame:
         """Fitted parameters of the shown spectrum: value, standard error, relative error, unit."""
-        cols = ["parameter", "value", "std. error", "rel. error (%)", "unit"]
+        cols = list(TABLE_COLUMNS)
         try:
             from analysis.eis import Circuit
 
@@ -579,7 +591,7 @@ class DRTExplorer(pn.viewable.Viewer):
         dm = hv.Curve((zd.real, -zd.imag), kd, vd, label="DRT model").opts(
             color=theme.OKABE_ITO[2], line_width=2, line_dash="dashed")
         return (pts * fit * dm).opts(
-            hv.opts.Overlay(title=f"Nyquist · cycle {self.cycle} · {self.point_label()}", legend_position="top_left"),
+            hv.opts.Overlay(title=f"Nyquist · cycle {self.cycle}", legend_position="bottom_right"),
             hv.opts.Scatter(**theme.PLOT_OPTS), hv.opts.Curve(**theme.PLOT_OPTS))
 
     def _fit_curve(self, f):
@@ -637,16 +649,17 @@ class DRTExplorer(pn.viewable.Viewer):
             ff, rr, ri, thr, ok = f, np.full(f.size, np.nan), np.full(f.size, np.nan), 1.0, False
         kd, vd = "f (Hz)", "KK residual (%)"
         o = dict(logx=True, **theme.PLOT_OPTS)
-        band = hv.HSpan(-thr, thr).opts(color=theme.OKABE_ITO[2] if ok else theme.OKABE_ITO[3], alpha=0.12)
+        band = hv.HSpan(-thr, thr).opts(color=theme.OKABE_ITO[2] if ok else theme.OKABE_ITO[3], alpha=0.07)
         lines = (hv.HLine(thr) * hv.HLine(-thr)).opts(hv.opts.HLine(color="grey", line_dash="dashed", line_width=1))
         re_ = hv.Curve((ff, rr), kd, vd, label="Δ real").opts(color=theme.OKABE_ITO[0], line_width=2)
         im_ = hv.Curve((ff, ri), kd, vd, label="Δ imag").opts(color=theme.OKABE_ITO[1], line_width=2)
         re_p = hv.Scatter((ff, rr), kd, vd).opts(color=theme.OKABE_ITO[0], size=4)
         im_p = hv.Scatter((ff, ri), kd, vd).opts(color=theme.OKABE_ITO[1], size=4)
         verdict = "passed" if ok else "FAILED"
-        return (band * lines * re_ * re_p * im_ * im_p).opts(
+        return (re_ * re_p * im_ * im_p * band * lines).opts(
             hv.opts.Curve(**o), hv.opts.Scatter(**o),
-            hv.opts.Overlay(title=f"Kramers-Kronig residuals: {verdict} (±{thr:.2g} %)", legend_position="bottom_left"))
+            hv.opts.Overlay(title=f"Kramers-Kronig residuals: {verdict} (threshold ±{thr:.2g} %)",
+                            legend_position="bottom_left", xlabel=kd, ylabel=vd))
 
     @param.depends("dataset", "cycle", "point", "lam_auto", "lam_log10", "lam_method", "inductance", "regions",
                    "deconvolve")
@@ -666,7 +679,8 @@ class DRTExplorer(pn.viewable.Viewer):
         curve = hv.Curve((tau, g), kd, vd, label="γ(τ)").opts(color=theme.OKABE_ITO[0], line_width=2.5)
         peaks = hv.Scatter((pt, ph), kd, vd, label="peaks").opts(color=theme.OKABE_ITO[3], size=9, marker="triangle")
         return (spans * curve * peaks).opts(
-            hv.opts.Curve(**o), hv.opts.Scatter(**o), hv.opts.Overlay(title=title, legend_position="top_left"))
+            hv.opts.Curve(**o), hv.opts.Scatter(**o),
+            hv.opts.Overlay(title=title, legend_position="top_left", xlabel=kd, ylabel=vd))
 
     def _region_spans(self, vertical=True, log=False):
         """Shaded τ regions (VSpan) with their names as text, as an Overlay."""
@@ -677,7 +691,7 @@ class DRTExplorer(pn.viewable.Viewer):
         els = []
         for i, (n, (lo, hi)) in enumerate(regs.items()):
             a, b = (math.log10(lo), math.log10(hi)) if log else (lo, hi)
-            els.append(hv.VSpan(a, b).opts(color=theme.OKABE_ITO[(i + 4) % 8], alpha=0.10))
+            els.append(hv.VSpan(a, b).opts(color=REGION_COLORS[i % len(REGION_COLORS)], alpha=0.09))
         return hv.Overlay(els) if els else hv.Overlay([hv.VSpan(np.nan, np.nan)])
 
     @param.depends("dataset", "cycle_range", "cycle", "point", "map_axis", "lam_auto", "lam_log10", "lam_method",
@@ -693,13 +707,16 @@ class DRTExplorer(pn.viewable.Viewer):
         except SSBError:
             lt, G, peaks = np.linspace(-6, 2, 3), np.full((max(len(rows), 1), 3), np.nan), pd.DataFrame(
                 columns=["log10_tau", "row"])
-        y = np.arange(G.shape[0], dtype=float)
-        qm = hv.QuadMesh((lt, y, G), ["log10 τ (s)", ylab], "γ (Ω)").opts(
+        # log10 tau is uniform (analysis.drt's output grid is a logspace) and rows are ordinal: an Image
+        # (one 2-D array to the browser) instead of a QuadMesh (one quad per cell)
+        dx = (lt[-1] - lt[0]) / max(lt.size - 1, 1)
+        bounds = (lt[0] - dx / 2, -0.5, lt[-1] + dx / 2, G.shape[0] - 0.5)
+        qm = hv.Image(G[::-1], bounds=bounds, kdims=["log10 τ (s)", ylab], vdims=["γ (Ω)"]).opts(
             cmap=theme.SEQUENTIAL, colorbar=True, clabel="γ (Ω)", responsive=True, height=340, tools=["hover"],
             yticks=yticks, active_tools=["wheel_zoom"], fontscale=1.05)
         pk = hv.Scatter((np.asarray(peaks["log10_tau"], float), np.asarray(peaks["row"], float)),
                         "log10 τ (s)", ylab, label="peaks").opts(
-            color="white", line_color="black", size=6, marker="circle", responsive=True, height=340)
+            color="white", line_color="black", size=4, alpha=0.8, marker="circle", responsive=True, height=340)
         sel = self._selected_row(rows)
         hl = hv.HLine(sel if sel is not None else np.nan).opts(color=theme.OKABE_ITO[3], line_width=2, line_dash="dotted")
         regs = []
@@ -712,7 +729,9 @@ class DRTExplorer(pn.viewable.Viewer):
                          for v in sorted(set(regs))] or [hv.VLine(np.nan)])
         what = f"cycles {rows[0]}–{rows[-1]} at {self.point_label()}" if self.map_axis == "cycle" and rows else \
             f"points of cycle {self.cycle}"
-        return (qm * vl * pk * hl).opts(hv.opts.Overlay(title=f"2-D DRT map · {what}", show_legend=False))
+        lam_txt = f"λ auto per spectrum ({_method_name(self.lam_method)})" if self.lam_auto else f"λ = {self.lam:.3g}"
+        return (qm * vl * pk * hl).opts(hv.opts.Overlay(title=f"2-D DRT map · {what} · {lam_txt}",
+                                                        show_legend=False))
 
     def _map_rows(self):
         """(y label, yticks, row labels) of the map."""
@@ -762,16 +781,24 @@ class DRTExplorer(pn.viewable.Viewer):
                         xl, ["log10 τ_peak (s)", "R_peak (Ω)"]).opts(
             color="R_peak (Ω)", cmap=theme.SEQUENTIAL, colorbar=True, clabel="R_peak (Ω)", size=8,
             line_color="black", line_width=0.5, title="DRT peak positions", **theme.PLOT_OPTS,
-            **({"xticks": ticks} if ticks else {}))
+            **({"xticks": ticks, "xrotation": 45} if ticks else {}))
         spans = self._region_hspans()
-        return (spans * sc).opts(hv.opts.Overlay(title="DRT peak positions (colour: peak resistance)"))
+        return (spans * self._current_vline(x, rows) * sc).opts(
+            hv.opts.Overlay(title="DRT peak positions (colour: peak resistance)", xlabel=xl,
+                            ylabel="log10 τ_peak (s)"))
+
+    def _current_vline(self, x, rows):
+        """Dotted vertical line at the shown cycle (or point) in the tracking plots."""
+        i = self._selected_row(rows)
+        return hv.VLine(float(x[i]) if i is not None else np.nan).opts(
+            color=theme.OKABE_ITO[3], line_dash="dotted", line_width=2)
 
     def _region_hspans(self):
         try:
             regs = self.region_dict()
         except SSBError:
             regs = {}
-        els = [hv.HSpan(math.log10(lo), math.log10(hi)).opts(color=theme.OKABE_ITO[(i + 4) % 8], alpha=0.10)
+        els = [hv.HSpan(math.log10(lo), math.log10(hi)).opts(color=REGION_COLORS[i % len(REGION_COLORS)], alpha=0.09)
                for i, (lo, hi) in enumerate(regs.values())]
         return hv.Overlay(els) if els else hv.Overlay([hv.HSpan(np.nan, np.nan)])
 
@@ -790,13 +817,13 @@ class DRTExplorer(pn.viewable.Viewer):
             series = {"R∞": np.full(x.size, np.nan)}
         els = []
         for i, (n, v) in enumerate(series.items()):
-            c = theme.OKABE_ITO[7] if n == "R∞" else theme.OKABE_ITO[(i + 3) % 8]
+            c = theme.OKABE_ITO[7] if n == "R∞" else REGION_COLORS[(i - 1) % len(REGION_COLORS)]
             els.append(hv.Curve((x, v), xl, "R (Ω)", label=n).opts(color=c, line_width=2))
             els.append(hv.Scatter((x, v), xl, "R (Ω)", label=n).opts(color=c, size=5))
-        o = dict(**theme.PLOT_OPTS, **({"xticks": ticks} if ticks else {}))
-        return hv.Overlay(els).opts(hv.opts.Curve(**o), hv.opts.Scatter(**o),
+        o = dict(**theme.PLOT_OPTS, **({"xticks": ticks, "xrotation": 45} if ticks else {}))
+        return (self._current_vline(x, rows) * hv.Overlay(els)).opts(hv.opts.Curve(**o), hv.opts.Scatter(**o),
                                     hv.opts.Overlay(title="Region resistances (∫γ d ln τ) and R∞",
-                                                    legend_position="top_left"))
+                                                    legend_position="top_left", xlabel=xl, ylabel="R (Ω)"))
 
     # ------------------------------------------------------------------ layout
     def main_view(self):

@@ -104,11 +104,17 @@ def series(cell: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 
 
 @lru_cache(maxsize=8)
-def cycle_times(cell: str) -> dict[int, tuple[float, float]]:
-    """Start and end (h) of every detected cycle (:func:`analysis.cycling.detect_half_cycles`)."""
+def detected(cell: str):
+    """The aligned record with detected cycles (:func:`analysis.cycling.detect_half_cycles`)."""
     from analysis.cycling import detect_half_cycles
 
-    d = detect_half_cycles(data.load(cell))
+    return detect_half_cycles(aligned(cell))
+
+
+@lru_cache(maxsize=8)
+def cycle_times(cell: str) -> dict[int, tuple[float, float]]:
+    """Start and end (h) of every detected cycle."""
+    d = detected(cell)
     t = np.asarray(d["time"].values, dtype=float) / 3600.0
     c = np.asarray(d["cycle"].values)
     m = c > 0
@@ -122,6 +128,14 @@ def cycle_times(cell: str) -> dict[int, tuple[float, float]]:
         for a, b in zip(starts, stops):
             out[int(cs[a])] = (float(ts[a:b].min()), float(ts[a:b].max()))
     return out
+
+
+@lru_cache(maxsize=64)
+def cycle_records(cell: str, cycle: int) -> dict[str, np.ndarray]:
+    """Voltage (V), aligned pressure (MPa) and direction (+1 charge, -1 discharge) of one cycle."""
+    d = detected(cell)
+    m = (np.asarray(d["cycle"].values) == cycle) & (np.asarray(d["direction"].values) != 0)
+    return {k: np.asarray(d[k].values)[m] for k in ("voltage", "pressure", "direction")}
 
 
 def minmax_decimate(t: np.ndarray, y: np.ndarray, n_bins: int = N_BINS) -> tuple[np.ndarray, np.ndarray]:
@@ -262,6 +276,7 @@ class PressureExplorer(pn.viewable.Viewer):
 
     # ------------------------------------------------------------------ plots
     def _cycle_span(self):
+        """The chosen cycle's time extent, shaded."""
         t = cycle_times(self.dataset).get(int(self.cycle)) if self.dataset else None
         a, b = t if t else (np.nan, np.nan)
         return hv.VSpans([(a, b)], kdims=["Time (h)", "t1"]).opts(color=theme.OKABE_ITO[1], alpha=0.25, line_alpha=0)
@@ -274,7 +289,9 @@ class PressureExplorer(pn.viewable.Viewer):
         except (SSBError, KeyError) as exc:
             return (self._cycle_span() * hv.Curve([], "Time (h)", ylabel)).opts(
                 hv.opts.Overlay(title=f"{key}: {exc}"))
-        curve = hv.Curve((t, y), "Time (h)", ylabel).opts(color=color, line_width=1.2, **theme.PLOT_OPTS)
+        opts = {**theme.PLOT_OPTS, "tools": ["hover", "xwheel_zoom", "xpan"],
+                "active_tools": ["xwheel_zoom", "xpan"]}  # the wheel zooms time only
+        curve = hv.Curve((t, y), "Time (h)", ylabel).opts(color=color, line_width=1.2, **opts)
         lo = 0 if x0 is None else np.searchsorted(series(self.dataset)[key][0], x0)
         hi = n_all if x1 is None else np.searchsorted(series(self.dataset)[key][0], x1)
         shown = "all samples" if t.size >= (hi - lo) else f"min-max decimated: {t.size:,} of {hi - lo:,} samples"
@@ -310,7 +327,7 @@ class PressureExplorer(pn.viewable.Viewer):
             color=theme.OKABE_ITO[2], line_width=2)
         return (line * self._mark("breathing", yl)).opts(
             hv.opts.Curve(**theme.PLOT_OPTS), hv.opts.Overlay(title="Breathing (reversible) amplitude per cycle",
-                                                              legend_position="top_left"))
+                                                              xlabel="Cycle", ylabel=yl, legend_position="top_left"))
 
     @param.depends("dataset", "cycle", "reference_state")
     def growth_plot(self):
@@ -328,8 +345,27 @@ class PressureExplorer(pn.viewable.Viewer):
             color=theme.OKABE_ITO[0], line_width=2)
         zero = hv.HLine(0).opts(color="grey", line_dash="dotted", line_width=1)
         return (zero * g1 * g2 * self._mark("growth_pct", yl)).opts(
-            hv.opts.Curve(**theme.PLOT_OPTS), hv.opts.Overlay(title="Pressure growth per cycle",
-                                                              legend_position="top_left"))
+            hv.opts.Curve(**theme.PLOT_OPTS), hv.opts.Overlay(title="Pressure growth per cycle", xlabel="Cycle",
+                                                              ylabel=yl, legend_position="bottom_right"))
+
+    @param.depends("dataset", "cycle")
+    def cycle_plot(self):
+        """Pressure against voltage in the chosen cycle: charge and discharge branches (a breathing loop)."""
+        xl, yl = "Voltage (V)", "Pressure (MPa)"
+        try:
+            r = cycle_records(self.dataset, int(self.cycle))
+        except (SSBError, KeyError) as exc:
+            r, err = {"voltage": np.array([]), "pressure": np.array([]), "direction": np.array([])}, f": {exc}"
+        else:
+            err = ""
+        parts = []
+        for sign, lab, col in ((1, "charge", theme.OKABE_ITO[3]), (-1, "discharge", theme.OKABE_ITO[0])):
+            m = (r["direction"] == sign) & np.isfinite(r["pressure"])
+            parts.append(hv.Curve((r["voltage"][m], r["pressure"][m]), xl, yl, label=lab).opts(
+                color=col, line_width=2))
+        return hv.Overlay(parts).opts(
+            hv.opts.Curve(framewise=True, **theme.PLOT_OPTS),  # each cycle on its own scale
+            hv.opts.Overlay(title=f"Cycle {self.cycle}: pressure against voltage{err}", legend_position="top_left"))
 
     @param.depends("dataset", "cycle", "metric", "reference_state", "reference")
     def correlation_plot(self):
@@ -344,7 +380,7 @@ class PressureExplorer(pn.viewable.Viewer):
         common = np.intersect1d(ps["cycle"].values, s["cycle"].values)
         x = ps[self.metric].sel(cycle=common).values
         y = s["retention"].sel(cycle=common).values
-        pts = hv.Points((x, y, common), [xl, yl], "Cycle").opts(
+        pts = hv.Points((x, y, common), [xl, yl], "Cycle").opts(framewise=True,
             color="Cycle", cmap=theme.SEQUENTIAL, colorbar=True, size=5, colorbar_opts={"title": "cycle"},
             **theme.PLOT_OPTS)
         i = np.flatnonzero(common == self.cycle)
@@ -352,8 +388,8 @@ class PressureExplorer(pn.viewable.Viewer):
             color=theme.OKABE_ITO[1], size=13, marker="diamond", line_color="black")
         try:
             r = correlation(self.dataset, self.reference_state, self.metric, self.reference)
-            title = f"Retention vs {METRIC_SHORT[self.metric]}: Pearson r = {float(r['pearson_r']):.3f}, " \
-                    f"Spearman ρ = {float(r['spearman_rho']):.3f}"
+            title = f"Retention vs {METRIC_SHORT[self.metric]} (r = {float(r['pearson_r']):.3f}, " \
+                    f"ρ = {float(r['spearman_rho']):.3f})"
         except SSBError as exc:
             title = f"Correlation: {exc}"
         return (pts * sel).opts(hv.opts.Overlay(title=title))
@@ -380,7 +416,7 @@ class PressureExplorer(pn.viewable.Viewer):
             self.readout,
             pn.pane.HoloViews(ts, sizing_mode="stretch_width"),
             pn.Row(dm(self.breathing_plot), dm(self.growth_plot), sizing_mode="stretch_width"),
-            dm(self.correlation_plot),
+            pn.Row(dm(self.cycle_plot), dm(self.correlation_plot), sizing_mode="stretch_width"),
             sizing_mode="stretch_width",
         )
 

@@ -201,8 +201,8 @@ class SynthesisExplorer(pn.viewable.Viewer):
         sid = self.sample
         opts = dict(xlabel="Z' (Ω)", ylabel="-Z'' (Ω)", data_aspect=None, **theme.PLOT_OPTS)
         if sid is None:
-            return (hv.Scatter([], "Z'", "-Z''", label="data") * hv.Curve([], "Z'", "-Z''", label="fit")).opts(
-                hv.opts.Scatter(**opts), hv.opts.Curve(**opts))
+            return (hv.Scatter([], "Z'", "-Z''", label="data").opts(**opts)
+                    * hv.Curve([], "Z'", "-Z''", label="fit"))
         freq, Z, fit = compute.spectrum_fit(self.dataset, sid, self._T_K(), self.circuit)
         pts = hv.Scatter((Z.real, -Z.imag), "Z'", "-Z''", label="data").opts(
             color=theme.OKABE_ITO[0], size=6, **opts)

@@ -180,3 +180,12 @@ def test_property_charge_conserved_and_non_negative(n, noise, res, seed):
     h = float(da.voltage[1] - da.voltage[0])
     assert float(da.min()) >= -1e-12 * max(1.0, float(da.max()))
     assert float(da.sum()) * h == pytest.approx(q[-1] - q[0], rel=1e-6, abs=1e-12)
+
+
+def test_lower_current_cc_step_is_not_cv():
+    v, q = half_cycle(PEAKS, 2000, noise_mV=0.5, quant_mV=0.1, rng=np.random.default_rng(11))
+    i = np.where(np.arange(v.size) < 1600, 1.0, 0.3)  # CC, then a lower-current CC step
+    da = dqdv(v, q, resolution_mV=10, current=i)
+    # only the last few mV before the cut-off are left out, not the whole low-current step
+    assert da.attrs["cv_capacity_mAh"] < 0.01 * q[-1]
+    assert find_peaks(da).sizes["peak"] == 3

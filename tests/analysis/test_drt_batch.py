@@ -36,21 +36,22 @@ def insitu_dataset(n_cycle=3, n_point=4, seed=0):
     )
 
 
-@pytest.mark.parametrize("lam", [1e-3, "auto"])
-def test_drt_many_equals_single_spectra(lam):
+@pytest.mark.parametrize("lam, method", [(1e-3, "gcv"), ("auto", "gcv"), ("auto", "mgcv"),
+                                          ("auto", "lcurve"), ("auto", "re-im")])
+def test_drt_many_equals_single_spectra(lam, method):
     ds = insitu_dataset()
-    out = drt_many(ds, lam=lam)
+    out = drt_many(ds, lam=lam, lam_method=method)
     assert out["gamma"].dims == ("cycle", "point", "tau")
     assert out["R_inf"].dims == ("cycle", "point")
     assert "voltage" in out.coords and out.attrs["source_file"] == "synthetic"
     for c in range(3):
         for p in range(4):
             z = ds["z_real"][c, p].values + 1j * ds["z_imag"][c, p].values
-            r = compute_drt(F, z, lam=lam, kk=False)
+            r = compute_drt(F, z, lam=lam, lam_method=method, kk=False)
             g = out["gamma"][c, p].values
             assert np.allclose(g, r.gamma, atol=1e-4 * r.gamma.max())
             assert float(out["R_inf"][c, p]) == pytest.approx(r.R_inf, rel=1e-4)
-            assert float(out["lam"][c, p]) == pytest.approx(r.lam, rel=0.3 if lam == "auto" else 1e-12)
+            assert float(out["lam"][c, p]) == pytest.approx(r.lam, rel=1e-9)
 
 
 def test_drt_many_tracks_the_moving_peak_and_regions():

@@ -79,7 +79,7 @@ def test_fit_readout_and_table_equal_fit_circuit(page):
     assert list(tab["parameter"]) == list(fit.params)
     for _, row in tab.iterrows():
         assert float(row["value"]) == pytest.approx(fit.params[row["parameter"]], rel=1e-3)
-        assert float(row["std. error"]) == pytest.approx(fit.stderr[row["parameter"]], rel=0.05)
+        assert float(row["± 1σ"]) == pytest.approx(fit.stderr[row["parameter"]], rel=0.05)
 
 
 def test_drt_readout_follows_lambda(page):
@@ -123,7 +123,7 @@ def test_map_and_tracks_equal_drt_many(page):
     assert page.cycle in page.cycles  # the shown cycle follows the range
     ds = data.load(S2)
     ref = drt_many(ds.sel(cycle=list(range(10, 21)), point=5), lam=1e-3)
-    qm = [el for el in page.drt_map_plot() if isinstance(el, hv.QuadMesh)][0]
+    qm = [el for el in page.drt_map_plot() if isinstance(el, hv.Image)][0]
     G = qm.dimension_values(2, flat=False)
     assert G.shape == ref["gamma"].shape
     assert np.allclose(G, ref["gamma"].values, equal_nan=True)
@@ -139,7 +139,7 @@ def test_map_and_tracks_equal_drt_many(page):
     assert len(sc) == n_expected
     # over points of one cycle
     page.map_axis = "point"
-    qm = [el for el in page.drt_map_plot() if isinstance(el, hv.QuadMesh)][0]
+    qm = [el for el in page.drt_map_plot() if isinstance(el, hv.Image)][0]
     assert qm.dimension_values(2, flat=False).shape[0] == ds.sizes["point"]
     page.param.update(map_axis="cycle", lam_auto=True, cycle_range=(1, 40))
 

@@ -1,0 +1,171 @@
+"""UI latency in a real browser (issue 7): ``python -m benchmarks.ui_latency [--moves 50]``.
+
+Serves the app, drives Debian's Chromium with Playwright, and for every page moves its main
+sliders ``--moves`` times in total (alternating directions). For each move it records, in the
+browser, the time from the key press to the last Bokeh document change it caused (the plot data
+and read-outs updated), and separately times the server-side computation of the same move by
+calling the page's views in-process. Also records the time until the first page is ready.
+Writes the ``ui_latency`` section of benchmarks/RESULTS.md.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from benchmarks._results import machine_line, write_section  # noqa: E402
+
+#: page key -> slider params moved in turn (those absent on a page are skipped)
+PAGE_MOVES = {
+    "synthesis": ["bmr", "frb_pct", "temperature_C", "what_rpm", "what_bmr"],
+    "impedance": ["cycle", "point", "log_lam", "cycle_range"],
+    "cycling": ["cycle_range", "resolution_mV"],
+    "pressure": ["cycle"],
+}
+
+INSTALL_JS = """
+() => {
+  window._ssb = {kd: 0, changes: []};
+  window.addEventListener('keydown', () => { window._ssb.kd = performance.now(); }, true);
+  for (const doc of Bokeh.documents) doc.on_change(() => window._ssb.changes.push(performance.now()));
+  return Bokeh.documents.length;
+}
+"""
+
+LAST_CHANGE_JS = """
+() => { const s = window._ssb; const c = s.changes.filter(t => t > s.kd);
+        return c.length ? [c[c.length - 1] - s.kd, performance.now() - c[c.length - 1]] : null; }
+"""
+
+
+def _pct(xs, q):
+    return float(np.percentile(xs, q)) if xs else float("nan")
+
+
+def browser_latency(page, url, key, moves, quiet_ms=400, timeout_s=30):
+    from tests.ui.conftest import move_slider
+
+    t0 = time.perf_counter()
+    page.goto(f"{url}?page={key}")
+    page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0 && "
+                           "Array.from(Bokeh.documents[0].all_models).some(m => m.data !== undefined && m.selected !== undefined)")
+    ready = time.perf_counter() - t0
+    page.evaluate(INSTALL_JS)
+    names = [p for p in PAGE_MOVES.get(key, []) if page.locator(f".ssb-w-{p.replace('_', '-')} .noUi-handle").count()]
+    lat = []
+    for i in range(moves):
+        if not names:
+            break
+        p = names[i % len(names)]
+        direction = "ArrowRight" if (i // len(names)) % 2 == 0 else "ArrowLeft"
+        move_slider(page, p, direction)
+        end = time.time() + timeout_s
+        got = None
+        while time.time() < end:
+            r = page.evaluate(LAST_CHANGE_JS)
+            if r is not None and r[1] >= quiet_ms:
+                got = r[0]
+                break
+            time.sleep(0.05)
+        if got is not None:
+            lat.append(got)
+    return ready, lat, names
+
+
+def server_compute(key, moves):
+    """Time the page's views that depend on each moved parameter, in-process (ms per move)."""
+    import importlib
+
+    import panel as pn  # noqa: F401
+
+    from dashboard.shell import PAGES
+
+    entry = {k: (m, c) for k, _, m, c in PAGES}[key]
+    obj = getattr(importlib.import_module(entry[0]), entry[1])()
+    views = [getattr(obj, m) for m in dir(obj) if not m.startswith("_") and hasattr(getattr(obj, m, None), "_dinfo")]
+    names = [p for p in PAGE_MOVES.get(key, []) if p in obj.param]
+    out = []
+    for i in range(moves):
+        if not names:
+            break
+        p = names[i % len(names)]
+        par = obj.param[p]
+        cur = getattr(obj, p)
+        objs = getattr(par, "objects", None)
+        if objs:
+            idx = list(objs).index(cur) if cur in objs else 0
+            new = objs[(idx + (1 if (i // len(names)) % 2 == 0 else -1)) % len(objs)]
+        elif isinstance(cur, tuple):
+            b = getattr(par, "bounds", None) or (cur[0], cur[1] + 1)
+            hi = b[1] if b[1] is not None else cur[1] + 1
+            new = (cur[0], min(cur[1] + 1, hi)) if (i // len(names)) % 2 == 0 else (cur[0], max(cur[1] - 1, cur[0]))
+        else:
+            lo, hi = par.bounds or (cur - 1, cur + 1)
+            step = (hi - lo) / 50
+            if isinstance(cur, int) and not isinstance(cur, bool):
+                step = max(1, int(round(step)))
+            new = min(hi, cur + step) if (i // len(names)) % 2 == 0 else max(lo, cur - step)
+            new = type(cur)(new)
+        t = time.perf_counter()
+        setattr(obj, p, new)
+        for v in views:
+            deps = v._dinfo.get("dependencies", ())
+            if p in deps:
+                v()
+        out.append((time.perf_counter() - t) * 1e3)
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--moves", type=int, default=50, help="slider moves per page")
+    ap.add_argument("--quick", action="store_true", help="10 moves per page")
+    args = ap.parse_args(argv)
+    moves = 10 if args.quick else args.moves
+    from playwright.sync_api import sync_playwright
+
+    from tests.ui.conftest import CHROMIUM_ARGS, chromium_path, start_server
+
+    proc, url = start_server()
+    rows = []
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+            for key in PAGE_MOVES:
+                page = browser.new_page(viewport={"width": 1500, "height": 1000})
+                page.set_default_timeout(120_000)
+                try:
+                    ready, lat, names = browser_latency(page, url, key, moves)
+                except Exception as exc:  # a page that does not exist yet
+                    rows.append((key, f"failed: {exc}".splitlines()[0][:80], "", "", "", "", ""))
+                    page.close()
+                    continue
+                page.close()
+                comp = server_compute(key, moves)
+                rows.append((key, ", ".join(names), f"{ready:.2f}", f"{_pct(lat, 50):.0f}", f"{_pct(lat, 95):.0f}",
+                             f"{_pct(comp, 50):.1f}", f"{_pct(comp, 95):.1f}"))
+            browser.close()
+    finally:
+        proc.terminate()
+    md = ["## Dashboard latency in Chromium (`benchmarks/ui_latency.py`)", "",
+          f"{machine_line()}; {moves} slider moves per page; latency = key press to the last Bokeh "
+          "document change it caused (plots and read-outs updated), measured in the browser; server "
+          "compute = the page's dependent views recomputed in-process. Targets: p95 <= 250 ms end to end, "
+          "server compute p95 <= 30 ms, first page ready <= 3 s.", "",
+          "| page | sliders moved | first ready (s) | p50 (ms) | p95 (ms) | server p50 (ms) | server p95 (ms) |",
+          "|---|---|---|---|---|---|---|"]
+    md += ["| " + " | ".join(r) + " |" for r in rows]
+    write_section("ui_latency", "\n".join(md))
+    print("\n".join(md))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

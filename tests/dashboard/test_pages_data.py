@@ -1,0 +1,185 @@
+"""Data page (no browser): sample mode, uploads into a store, metadata editing, downloads."""
+from __future__ import annotations
+
+import hashlib
+import io
+
+import numpy as np
+import pandas as pd
+import panel as pn
+import pytest
+import xarray as xr
+
+import sample_data
+from analysis import store
+from dashboard import data
+from dashboard.pages.data import DataPage, md_escape
+
+EIS = "eis/impedancepy_exampleData.csv"
+NDAX = "cycling/neware_navani_test.ndax"
+
+
+@pytest.fixture
+def no_store(monkeypatch):
+    monkeypatch.delenv("SSB_STORE", raising=False)
+    monkeypatch.delenv("SSB_AUTH", raising=False)
+    data.clear()
+    yield
+    data.clear()
+
+
+@pytest.fixture
+def store_dir(tmp_path, monkeypatch):
+    d = tmp_path / "store"
+    monkeypatch.setenv("SSB_STORE", str(d))
+    monkeypatch.delenv("SSB_AUTH", raising=False)
+    data.clear()
+    yield d
+    data.clear()
+
+
+@pytest.fixture
+def imported(store_dir, ref_file):
+    """A page with the EIS and NEWARE reference files imported (and their ids)."""
+    page = DataPage()
+    files = [ref_file(EIS), ref_file(NDAX)]
+    res = page.import_files([(p.name, p.read_bytes()) for p in files])
+    ids = [hashlib.sha256(p.read_bytes()).hexdigest()[:16] for p in files]
+    return page, res, ids
+
+
+def test_every_public_param_has_doc_and_label():
+    for name, p in DataPage.param.objects().items():
+        if name == "name":
+            continue
+        assert p.doc, f"{name} has no doc"
+        assert p.label, f"{name} has no label"
+
+
+def test_sample_mode_lists_and_exports_the_sample_data(no_store):
+    page = DataPage(dataset="s2_lts_rate")
+    assert page.store_dir is None
+    assert set(sample_data.names()) <= set(page.param.dataset.objects)
+    df = page._table.value
+    assert list(df["name"]) == sample_data.names()
+    row = df.set_index("name").loc["s2_lts_rate"]
+    assert row["kind"] == "cycling" and row["study"] == "S2" and "rate capability" in row["mimics"]
+    back = xr.open_dataset(io.BytesIO(page.dataset_netcdf()), engine="h5netcdf").load()
+    xr.testing.assert_identical(back, sample_data.load("s2_lts_rate"))
+    # importing without a store is refused with a sentence, not an exception
+    [(ok, msg)] = page.import_files([("a.csv", b"1,2\n")])
+    assert not ok and "--store" in msg
+    pn.panel(page).get_root()  # renders
+    assert "No project store" in page._header().object
+
+
+def test_unknown_dataset_is_refused(no_store):
+    with pytest.raises(KeyError, match="no dataset 'nope'"):
+        DataPage(dataset="nope")
+
+
+def test_table_selection_selects_the_dataset(no_store):
+    page = DataPage()
+    names = list(page._table.value["name"])
+    page._table.selection = [names.index("s5_halide_pellets")]
+    assert page.dataset == "s5_halide_pellets"
+    assert page.fit_table == "conductivity"
+    assert page._dl["fit"].filename == "s5_halide_pellets-conductivity.csv"
+
+
+def test_uploads_give_one_result_per_file_and_reach_the_other_pages(imported, store_dir):
+    page, res, (eis_id, ndax_id) = imported
+    assert res[0] == (True, f"impedancepy_exampleData.csv: imported as eis dataset {eis_id}, "
+                            "66 rows (frequency), reader generic-eis")
+    assert res[1][0] and f"cycling dataset {ndax_id}, 1,464 rows (record)" in res[1][1]
+    assert [type(a).__name__ for a in page._results] == ["Alert", "Alert"]
+    entries = store.open(store_dir).list()
+    assert {e.id for e in entries} == {eis_id, ndax_id} and {e.user for e in entries} == {"local"}
+    assert set(page._table.value["id"]) == {ndax_id, eis_id}
+    assert page.dataset == f"store:{ndax_id}" and page.fit_table == "cycle_summary"
+    # data.clear() was called: the other pages see the new datasets
+    assert f"store:{ndax_id}" in data.names("cycling") and f"store:{eis_id}" in data.names("eis")
+    # the same file again: recognised, nothing new
+    [(ok, msg)] = page.import_files([("neware_navani_test.ndax", (store_dir / ".uploads").rglob("*.ndax")
+                                      .__next__().read_bytes())])
+    assert ok and "already in the store" in msg
+    assert len(store.open(store_dir).list()) == 2
+
+
+@pytest.mark.parametrize("name, content, reason", [
+    ("x.mpt", b"\x00\x01\x02garbage\xff", "x.mpt: unknown content (binary data of no supported instrument format)"),
+    ("x.mpt", b"hello\nnot data\n", "x.mpt: not imported: unknown format"),
+    ("empty.csv", b"", "empty.csv: the file is empty"),
+    ("../../evil\x00.mpt", b"1,2\n", "contains a NUL byte"),
+])
+def test_bad_uploads_give_a_clear_sentence_and_leave_the_store_alone(store_dir, name, content, reason):
+    page = DataPage()
+    [(ok, msg)] = page.import_files([(name, content)])
+    assert not ok and reason in msg and "Traceback" not in msg
+    assert store.open(store_dir).list() == []
+    assert page._results[0].alert_type == "danger"
+
+
+def test_metadata_is_validated_and_persisted(imported, store_dir):
+    page, _, (eis_id, ndax_id) = imported
+    page.param.update(active_mass_mg=12.5, active_fraction=1.5)
+    assert not page.save_metadata()
+    assert "Active fraction must be at most 1" in page._meta_msg[0].object
+    page.param.update(active_fraction=0.7, area_cm2=0.0)
+    assert not page.save_metadata()
+    assert "Electrode area must be a positive number (cm²)" in page._meta_msg[0].object
+    assert store.open(store_dir).get(ndax_id).metadata == {}
+    page.param.update(area_cm2=0.785, loading_mg_cm2=11.2)
+    assert page.save_metadata()
+    want = {"active_mass_mg": 12.5, "active_fraction": 0.7, "area_cm2": 0.785, "loading_mg_cm2": 11.2}
+    assert store.open(store_dir).get(ndax_id).metadata == want
+    assert page.load().attrs["active_mass_mg"] == 12.5
+    assert "active_mass_mg=12.5" in page._table.value.set_index("id").loc[ndax_id, "metadata"]
+    # clearing a field removes it
+    page.loading_mg_cm2 = None
+    assert page.save_metadata()
+    assert "loading_mg_cm2" not in store.open(store_dir).get(ndax_id).metadata
+    # a fresh page shows the stored values for the selected entry
+    again = DataPage(dataset=f"store:{ndax_id}")
+    assert (again.active_mass_mg, again.area_cm2, again.loading_mg_cm2) == (12.5, 0.785, None)
+
+
+def test_downloads_use_the_edited_metadata(imported, store_dir):
+    from analysis.cycling import summarize
+
+    page, _, (eis_id, ndax_id) = imported
+    page.param.update(active_mass_mg=10.0)
+    assert page.save_metadata()
+    ds = store.open(store_dir).load(ndax_id)
+    fit = pd.read_csv(io.BytesIO(page.fit_table_csv()), comment="#")
+    summ = summarize(ds)
+    np.testing.assert_allclose(fit["discharge_capacity_specific (mAh/g)"], summ["discharge_capacity_specific"])
+    # mAh/g = mAh / (10 mg * 1e-3 g/mg): the edited mass is used
+    np.testing.assert_allclose(fit["discharge_capacity_specific (mAh/g)"], fit["discharge_capacity (mAh)"] / 0.010,
+                               rtol=1e-6)
+    csv = pd.read_csv(io.BytesIO(page.dataset_csv()), comment="#")
+    np.testing.assert_allclose(csv["voltage (V)"], ds["voltage"].values)
+    assert page._dl["nc"].filename == f"neware_navani_test-{ndax_id[:8]}.nc"
+    # EIS entry: circuit fit table; no metadata editor
+    page.dataset = f"store:{eis_id}"
+    assert page.fit_table == "circuit_fit"
+    assert "R1 (ohm)" in page.fit_table_csv().decode()
+    assert "cycling dataset of the store" in page.metadata_editor().object
+
+
+def test_a_failed_export_shows_the_reason_instead_of_raising(no_store):
+    page = DataPage(dataset="s2_lts_rate")
+
+    def boom():
+        raise ValueError("disk full")
+
+    out = page._guard("NetCDF export", "nc", boom)
+    assert out.getvalue() == b"NetCDF export failed: disk full"
+    assert page._dl["nc"].filename.endswith("-export-error.txt")
+    assert "disk full" in page._message[0].object
+    page._guard("NetCDF export", "nc", page.dataset_netcdf)
+    assert page._dl["nc"].filename == "s2_lts_rate.nc" and not page._message.objects
+
+
+def test_md_escape():
+    assert md_escape("a_b*c`<x>") == r"a\_b\*c\`\<x\>"

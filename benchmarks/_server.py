@@ -121,6 +121,9 @@ class BokehWS:
         from tornado.httpclient import AsyncHTTPClient, HTTPRequest
         from tornado.websocket import websocket_connect
 
+        # tornado queues requests beyond 10 at a time: allow every simulated user its own
+        AsyncHTTPClient.configure(None, max_clients=256)
+
         qs = ("?" + urllib.parse.urlencode(self.args)) if self.args else ""
         http = AsyncHTTPClient()
         resp = await http.fetch(HTTPRequest(self.base + self.path + qs, headers={"Cookie": self.cookie},
@@ -157,6 +160,9 @@ class BokehWS:
         if first is None:
             raise ProtocolError("the server closed the websocket")
         header = json.loads(first)
+        if not isinstance(header, dict) or "msgtype" not in header:
+            raise ProtocolError(f"out of step with the message stream: got {str(first)[:200]!r} "
+                                "where a message header was expected")
         # the rest of a started message is always read to its end (a timeout here would leave the
         # stream in the middle of a message)
         rest = max(timeout, 60.0)
@@ -186,12 +192,54 @@ class BokehWS:
         walk(self.doc)
         return out
 
-    async def change(self, model_id: str, attrs: dict, timeout: float = 60, quiet: float = 0.15) -> Update:
+    #: models whose changes are the widgets echoing the user's own input, not a recomputed view
+    WIDGET_TYPES = frozenset({"Slider", "RangeSlider", "DateSlider", "DateRangeSlider", "Spinner",
+                              "NumericInput", "TextInput", "Select", "MultiSelect", "CheckboxGroup",
+                              "RadioGroup", "RadioButtonGroup", "Toggle", "Switch", "Button"})
+    #: attributes that only show a busy state
+    TRIVIAL_ATTRS = frozenset({"loading", "disabled", "css_classes"})
+
+    def _types(self) -> dict:
+        if getattr(self, "_type_map", None) is None:
+            out = {}
+
+            def walk(o):
+                if isinstance(o, dict):
+                    if o.get("type") == "object" and "id" in o and "name" in o:
+                        out[o["id"]] = o["name"]
+                    for v in o.values():
+                        walk(v)
+                elif isinstance(o, list):
+                    for v in o:
+                        walk(v)
+
+            walk(self.doc)
+            self._type_map = out
+        return self._type_map
+
+    def _is_view_update(self, content: str, model_id: str) -> bool:
+        """True if a server patch changes something other than the input widgets / busy flags."""
+        try:
+            events = json.loads(content).get("events", [])
+        except (json.JSONDecodeError, AttributeError):
+            return True
+        types = self._types()
+        for ev in events:
+            mid = (ev.get("model") or {}).get("id") if isinstance(ev.get("model"), dict) else None
+            if mid == model_id or ev.get("attr") in self.TRIVIAL_ATTRS:
+                continue
+            if mid is not None and types.get(mid) in self.WIDGET_TYPES:
+                continue
+            return True
+        return False
+
+    async def change(self, model_id: str, attrs: dict, timeout: float = 60, quiet: float = 0.3) -> Update:
         """Set ``attrs`` of model ``model_id`` like a browser and time the server's reaction.
 
-        Returns when no server patch arrived for ``quiet`` seconds after the first one (or after
-        ``timeout`` without any): ``first`` = time to the first patch touching another model,
-        ``last`` = time to the last patch of the burst.
+        Only patches that change the view count (plots, read-outs, tables: not the input widgets
+        echoing the value or busy flags). Returns when no such patch arrived for ``quiet`` seconds
+        after the first one (or after ``timeout`` without any): ``first`` = time to the first view
+        patch, ``last`` = time to the last one of the burst (the update complete).
         """
         events = [{"kind": "ModelChanged", "model": {"id": model_id}, "attr": k, "new": v}
                   for k, v in attrs.items()]
@@ -200,18 +248,16 @@ class BokehWS:
         first = last = None
         n = 0
         while True:
-            wait = timeout - (time.perf_counter() - t0) if first is None else quiet
+            now = time.perf_counter() - t0
+            wait = timeout - now if first is None else quiet - (now - last)
             if wait <= 0:
                 break
             try:
                 header, content = await self.recv(wait)
             except asyncio.TimeoutError:
                 break
-            if header["msgtype"] != "PATCH-DOC":
+            if header["msgtype"] != "PATCH-DOC" or not self._is_view_update(content, model_id):
                 continue
-            ids = re.findall(r'"model":\s*\{"id":\s*"([^"]+)"', content)
-            if ids and all(i == model_id for i in ids):
-                continue  # an echo of our own widget
             now = time.perf_counter() - t0
             first = now if first is None else first
             last = now

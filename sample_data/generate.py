@@ -313,7 +313,7 @@ def s2_insitu() -> dict[str, xr.Dataset]:
         "1.9->2.4 V on charge, falls down to 1.6 V and rises below on discharge; DRT T1 (<1e-2 s), "
         "T2 (charge transfer, 0.1-1 s), T3 (diffusion, >1 s) regions; T2/T3 move to shorter tau on "
         "charge; the late-charge low-frequency peak shifts to higher frequency and T3 grows with cycling",
-        cycles, volts, dirs, freq, zfun, rng, noise=0.004,
+        cycles, volts, dirs, freq, zfun, rng, noise=0.0025,
         extra={"c_rate": ("cycle", np.where(cycles <= 20, 0.1, 0.5), {"units": "1/h", "long_name": "C-rate"})},
     )
     ds.attrs["drt_regions_s"] = np.array([1e-7, 1e-2, 1e-2, 1.0, 1.0, 1e3])
@@ -341,19 +341,19 @@ def s4_insitu() -> dict[str, xr.Dataset]:
         "s4_lis_insitu_eis", "S4",
         "S/KB@P | SE | Li-In cell: DRT peaks ~1e-6 s (grain boundary), 0.1..1 s (Li-In/SE), 1..10 s "
         "(cathode/SE), ~1e2 s (charge transfer); 1st, 20th and 200th cycle",
-        [1, 20, 200], volts, dirs, freq, zfun, rng, noise=0.004,
+        [1, 20, 200], volts, dirs, freq, zfun, rng, noise=0.0025,
     )
     return {"s4_lis_insitu_eis": ds}
 
 
 # ---------------------------------------------------------------------------------- cycling
-def _lts_components(n_total: int, hump_cycles: float):
+def _lts_components(n_total: int, hump_cycles: float, hump_share: float = 0.10):
     """OCV components of Li2TiS3 vs Li-In (V), drifting down and fading with cycling."""
 
     def comps(c: int, d: int):
         shift = -0.00025 * (c - 1)
         fade = 1 - 0.35 * (c - 1) / max(n_total - 1, 1)
-        hump = 0.10 * max(0.0, 1 - (c - 1) / hump_cycles)
+        hump = hump_share * max(0.0, 1 - (c - 1) / hump_cycles) if d < 0 else 0.0  # on reduction only
         return [
             (2.055 + shift, 0.060, 0.42 * fade),  # oxidation (1.8-2.4 V on charge)
             (1.655 + shift, 0.055, 0.30 * fade),  # reduction (1.4-1.8 V on discharge) / shoulder
@@ -393,7 +393,7 @@ def s2_cells() -> dict[str, xr.Dataset]:
     act = 6.0 * 0.6
     spec = CellSpec(
         charge_mAh=d / ce * act / 1000, discharge_mAh=d * act / 1000, eta_V=eta,
-        current_mA=np.full(n.size, 0.5 * c_rate_basis * act / 1000), components=_lts_components(200, 200),
+        current_mA=np.full(n.size, 0.5 * c_rate_basis * act / 1000), components=_lts_components(200, 200, 0.0),
         v_min=0.9, v_max=2.4, first="charge", points=220, rest_s=300,
         attrs=_cell_attrs(
             "s2_lts_conventional", "S2",
@@ -462,7 +462,7 @@ def s2_cells() -> dict[str, xr.Dataset]:
     spec = CellSpec(
         charge_mAh=caps / np.r_[1.10, np.full(19, 1.0)] * act / 1000, discharge_mAh=caps * act / 1000,
         eta_V=0.02 + 0.06 * rates, current_mA=rates * c_rate_basis * act / 1000,
-        components=_lts_components(20, 200), v_min=0.9, v_max=2.4, first="charge", points=160, rest_s=300,
+        components=_lts_components(20, 200, 0.0), v_min=0.9, v_max=2.4, first="charge", points=160, rest_s=300,
         attrs=_cell_attrs(
             "s2_lts_rate", "S2",
             "rate capability of the conventional LTS cell: 483.1 / 412.7 / 263.6 mAh/g at 0.1C / 0.5C / 1C, "

@@ -187,7 +187,7 @@ def test_summary_plots_use_the_analysis_summary(page):
     s = summarize(data.load(HL), reference="first")
     ret = page.retention_plot().Curve.I
     assert np.allclose(ret.dimension_values(1), s.retention.values, equal_nan=True)
-    ce = page.ce_plot()
+    ce = elements(page.ce_plot(), hv.Scatter)[0]
     assert np.allclose(ce.dimension_values(1), s.coulombic_efficiency.values, equal_nan=True)
     cap = page.capacity_plot()
     assert np.allclose(cap.Scatter.discharge.dimension_values(1), s.discharge_capacity_specific.values)

@@ -199,7 +199,7 @@ class SynthesisExplorer(pn.viewable.Viewer):
     def nyquist(self):
         """Nyquist plot of the selected spectrum with the live fit."""
         sid = self.sample
-        opts = dict(xlabel="Z' (Ω)", ylabel="-Z'' (Ω)", data_aspect=None, **theme.PLOT_OPTS)
+        opts = dict(xlabel="Z' (Ω)", ylabel="-Z'' (Ω)", xformatter="%.3g", yformatter="%.3g", **theme.PLOT_OPTS)
         if sid is None:
             return (hv.Scatter([], "Z'", "-Z''", label="data").opts(**opts)
                     * hv.Curve([], "Z'", "-Z''", label="fit"))
@@ -214,7 +214,7 @@ class SynthesisExplorer(pn.viewable.Viewer):
     def nyquist_hf(self):
         """High-frequency part of the Nyquist plot, where the pellet resistance is read."""
         sid = self.sample
-        opts = dict(xlabel="Z' (Ω)", ylabel="-Z'' (Ω)", **theme.PLOT_OPTS)
+        opts = dict(xlabel="Z' (Ω)", ylabel="-Z'' (Ω)", xformatter="%.3g", yformatter="%.3g", **theme.PLOT_OPTS)
         if sid is None:
             return hv.Scatter([], "Z'", "-Z''").opts(**opts)
         freq, Z, fit = compute.spectrum_fit(self.dataset, sid, self._T_K(), self.circuit)
@@ -225,7 +225,7 @@ class SynthesisExplorer(pn.viewable.Viewer):
             color=theme.OKABE_ITO[0], size=6, **opts)
         line = hv.Curve((zf.real[keep], -zf.imag[keep]), "Z'", "-Z''", label="fit").opts(color=theme.OKABE_ITO[3], line_width=2)
         mark = hv.VLine(r).opts(color=theme.OKABE_ITO[2], line_dash="dashed")
-        return (pts * line * mark).opts(title=f"High-frequency intercept: R = {r:.3g} Ω", legend_position="top_left")
+        return (pts * line * mark).opts(title=f"HF intercept R = {r:.3g} Ω", legend_position="top_left")
 
     @param.depends("dataset", "frb_pct", "bmr", "mass_mg", "state", "composition", "temperature_C", "circuit")
     def bode(self):
@@ -380,8 +380,8 @@ class SynthesisExplorer(pn.viewable.Viewer):
             pn.pane.Markdown("## Synthesis explorer\nMilling parameters → pellet impedance, conductivity "
                              "and activation energy. Sample data are **synthetic** (they reproduce studies S1 and S5)."),
             self.readout,
-            pn.Row(pn.pane.HoloViews(hv.DynamicMap(self.nyquist), sizing_mode="stretch_width"),
-                   pn.pane.HoloViews(hv.DynamicMap(self.nyquist_hf), sizing_mode="stretch_width"),
+            pn.Row(pn.pane.HoloViews(hv.DynamicMap(self.nyquist), sizing_mode="stretch_width", linked_axes=False),
+                   pn.pane.HoloViews(hv.DynamicMap(self.nyquist_hf), sizing_mode="stretch_width", linked_axes=False),
                    pn.pane.HoloViews(hv.DynamicMap(self.arrhenius), sizing_mode="stretch_width")),
             pn.pane.HoloViews(hv.DynamicMap(self.bode), sizing_mode="stretch_width"),
             pn.panel(self.trends, sizing_mode="stretch_width"),

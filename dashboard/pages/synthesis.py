@@ -144,7 +144,7 @@ class SynthesisExplorer(pn.viewable.Viewer):
     def _make_widgets(self):
         ws = [pn.widgets.Select.from_param(self.param.dataset, name="Dataset")]
         for p in DESCRIPTORS:
-            if self.param[p].objects:
+            if len(self.param[p].objects) > 1:
                 ws.append(throttled(self, p, pn.widgets.DiscreteSlider, name=self.param[p].label))
         ws.append(pn.widgets.RadioButtonGroup.from_param(self.param.state, name="State"))
         if len(self.param.composition.objects) > 1:

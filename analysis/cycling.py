@@ -321,9 +321,9 @@ def summarize(ds: xr.Dataset, reference="max", ce_convention: str = "auto", *,
     ds : xarray.Dataset
         A ``cycling`` dataset (cell attrs ``active_mass_mg``, ``active_fraction``,
         ``area_cm2``/``loading_mg_cm2`` enable the specific and areal capacities).
-    reference : {"max", "first"} or int, default "max"
-        Reference of the capacity retention: the maximum capacity, the first cycle, or the
-        given cycle number.
+    reference : {"max", "max_after_first", "first"} or int, default "max"
+        Reference of the capacity retention: the maximum capacity, the maximum after the first
+        (formation) cycle, the first cycle, or the given cycle number.
     ce_convention : {"auto", "discharge/charge", "charge/discharge"}
         Coulombic efficiency definition; "auto" = second half-cycle / first half-cycle of the
         cycle (discharge/charge for cells starting with charge, charge/discharge otherwise).
@@ -401,6 +401,15 @@ def summarize(ds: xr.Dataset, reference="max", ce_convention: str = "auto", *,
     if reference == "max":
         ref_val = np.nanmax(base_q) if np.isfinite(base_q).any() else np.nan
         ref_cycle = int(ucyc[np.nanargmax(base_q)]) if np.isfinite(base_q).any() else -1
+    elif reference == "max_after_first":
+        # the formation cycle excluded: how papers often quote retention (e.g. study S2)
+        tail = base_q[1:]
+        if tail.size and np.isfinite(tail).any():
+            ref_cycle = int(ucyc[1:][np.nanargmax(tail)])
+            ref_val = np.nanmax(tail)
+        else:
+            ref_val = np.nanmax(base_q) if np.isfinite(base_q).any() else np.nan
+            ref_cycle = int(ucyc[np.nanargmax(base_q)]) if np.isfinite(base_q).any() else -1
     elif reference == "first":
         fin = np.flatnonzero(np.isfinite(base_q))
         ref_cycle = int(ucyc[fin[0]]) if fin.size else -1
@@ -411,7 +420,7 @@ def summarize(ds: xr.Dataset, reference="max", ce_convention: str = "auto", *,
         ref_cycle = int(reference)
         ref_val = base_q[np.searchsorted(ucyc, reference)]
     else:
-        raise AnalysisError(f"reference: expected 'max', 'first' or a cycle number, got {reference!r}")
+        raise AnalysisError(f"reference: expected 'max', 'max_after_first', 'first' or a cycle number, got {reference!r}")
     with np.errstate(divide="ignore", invalid="ignore"):
         retention = 100 * base_q / ref_val
 

@@ -32,36 +32,53 @@ from benchmarks._server import BokehWS, ProtocolError, percentile, start_server
 
 
 def pick_sliders(sess: BokehWS, only: list[str] | None) -> list[dict]:
-    """Sliders worth moving: a real range, optionally filtered by title substrings."""
+    """Sliders worth moving (``Slider`` and ``RangeSlider`` models with a real range), optionally
+    only those whose title contains one of ``only``. Untitled sliders are the inner part of
+    Panel's DiscreteSlider (an integer index)."""
     out = []
-    for m in sess.models(("Slider",)):
+    for m in sess.models(("Slider", "RangeSlider")):
         a = m.get("attributes", {})
         start, end = a.get("start"), a.get("end")
         if not isinstance(start, (int, float)) or not isinstance(end, (int, float)) or end <= start:
             continue
         if a.get("disabled") or a.get("visible") is False:
             continue
-        title = str(a.get("title", ""))
+        title = str(a.get("title") or "")
         if only and not any(s.lower() in title.lower() for s in only):
             continue
         out.append(m)
     return out
 
 
-def next_value(m: dict, rng: random.Random, current: float) -> float:
-    """A new value of slider ``m`` different from ``current``, on its step grid."""
-    a = m["attributes"]
+def _grid(a: dict) -> tuple[float, float, float, bool]:
     start, end = float(a["start"]), float(a["end"])
-    step = float(a.get("step") or (end - start) / 100)
+    v = a.get("value")
+    first = v[0] if isinstance(v, (list, tuple)) and v else v
+    integer = isinstance(first, int) and float(start).is_integer() and float(end).is_integer()
+    step = float(a.get("step") or (1 if integer else (end - start) / 100))
+    return start, end, step, integer and float(step).is_integer()
+
+
+def next_value(m: dict, rng: random.Random, current):
+    """A new value of slider ``m`` (a number, or a (low, high) pair for a RangeSlider) on its step grid,
+    different from ``current``."""
+    a = m["attributes"]
+    start, end, step, integer = _grid(a)
     n = max(1, int(round((end - start) / step)))
+    conv = (lambda x: int(round(x))) if integer else (lambda x: round(x, 12))  # noqa: E731
+    if m.get("name") == "RangeSlider":
+        for _ in range(20):
+            i, j = sorted(rng.sample(range(n + 1), 2)) if n >= 1 else (0, n)
+            v = [conv(start + i * step), conv(min(start + j * step, end))]
+            if v != list(current or []):
+                return v
+        return v
+    v = start
     for _ in range(20):
-        v = start + rng.randint(0, n) * step
-        v = min(max(v, start), end)
-        if abs(v - current) > step / 2:
+        v = min(max(start + rng.randint(0, n) * step, start), end)
+        if current is None or abs(v - current) > step / 2:
             break
-    if float(v).is_integer() and isinstance(a.get("value"), int):
-        return int(v)
-    return round(v, 12)
+    return conv(v)
 
 
 async def run_session(base: str, page: str, moves: int, seed: int, only, timeout: float,
@@ -78,8 +95,7 @@ async def run_session(base: str, page: str, moves: int, seed: int, only, timeout
         values = {m["id"]: m["attributes"].get("value") for m in sliders}
         for j in range(moves):
             m = sliders[j % len(sliders)]
-            cur = values[m["id"]]
-            v = next_value(m, rng, float(cur) if isinstance(cur, (int, float)) else float("nan"))
+            v = next_value(m, rng, values[m["id"]])
             values[m["id"]] = v
             if think > 0 and j:
                 await asyncio.sleep(think * rng.uniform(0.5, 1.5))  # looking at the result

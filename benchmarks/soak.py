@@ -82,14 +82,14 @@ def main(argv=None) -> int:
     try:
         warm = asyncio.run(batch(srv.base, 2 * max(1, len(pages)), 2, pages))
         wait_destroyed(srv, 60)
-        time.sleep(2)
+        time.sleep(8)  # same settling time as after the run
         rss0 = srv.rss_mb()
         t = time.perf_counter()
         errors = asyncio.run(batch(srv.base, n, a.parallel, pages))
         wall = time.perf_counter() - t
         rss_peak = srv.rss_mb()
         created, destroyed = wait_destroyed(srv, 120)
-        time.sleep(3)
+        time.sleep(8)  # the server's trailing garbage collection / malloc_trim after the last close
         rss1 = srv.rss_mb()
         server_errors = [d.get("msg", "")[:200] for d in srv.log_lines() if d.get("level") in ("ERROR", "CRITICAL")]
     finally:

@@ -148,12 +148,8 @@ def test_s3_table_s4_resistances():
 def _summary(name):
     from analysis.cycling import summarize
 
-    ds = sample_data.load(name)
-    s = summarize(ds)
     # retention relative to the maximum after the first (formation) cycle, as the paper quotes it
-    d = s.discharge_capacity_specific.values
-    ref_cycle = int(s.cycle.values[1:][np.argmax(d[1:])])
-    return summarize(ds, reference=ref_cycle)
+    return summarize(sample_data.load(name), reference="max_after_first")
 
 
 def test_s2_conventional_cell():

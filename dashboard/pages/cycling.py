@@ -65,12 +65,7 @@ def summary(name: str, reference: str):
 
     nominal = nominal_capacity_mAh(name)
     if reference == "max_after_formation":
-        s = summarize(data.load(name), reference="max", nominal_capacity_mAh=nominal)
-        q = s["discharge_capacity"].values[1:]
-        if q.size and np.isfinite(q).any():
-            reference = int(s["cycle"].values[1:][np.nanargmax(q)])
-        else:
-            reference = "max"
+        reference = "max_after_first"
     return summarize(data.load(name), reference=reference, nominal_capacity_mAh=nominal)
 
 

@@ -8,6 +8,19 @@ from tests.ui.conftest import move_slider, plot_data, screenshot, wait_idle
 
 pytestmark = pytest.mark.ui
 
+
+def wait_changed(page, before, select=lambda sigs: sigs, timeout: float = 40.0):
+    """Plotted data once it differs from ``before`` (a loaded server may answer late)."""
+    import time
+
+    end = time.time() + timeout
+    cur = select(plot_data(page))
+    while cur == before and time.time() < end:
+        page.wait_for_timeout(250)
+        cur = select(plot_data(page))
+    wait_idle(page)
+    return select(plot_data(page))
+
 CELL = "s2_lts_highloading"
 WINDOWS = "1.55-1.85, 1.95-2.25"
 
@@ -54,8 +67,7 @@ def test_cycling_page_follows_sliders(ui_page, app_url):
     # lower handle of the cycle range 1 -> 2: read-outs and the dQ/dV overlay change
     move_slider(page, "cycle_range", "ArrowRight")
     _check_readout(readout, 2, 400)
-    wait_idle(page)
-    after = plot_data(page)
+    after = wait_changed(page, before)
     assert after != before, "plotted data did not change after moving the cycle range"
 
     # upper handle 400 -> 399
@@ -69,8 +81,7 @@ def test_cycling_page_follows_sliders(ui_page, app_url):
     # smoothing 5 -> 7.5 mV: peak positions follow track_peaks at the new resolution
     move_slider(page, "resolution_mV", "ArrowRight")
     _check_readout(readout, 2, 399, 7.5)
-    wait_idle(page)
-    assert plot_data(page) != after2, "plotted data did not change after moving the resolution slider"
+    assert wait_changed(page, after2) != after2, "plotted data did not change after moving the resolution slider"
     screenshot(page, "cycling")
     page.console.assert_clean()
 

@@ -5,6 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.ui.conftest import move_slider, plot_data, screenshot, wait_idle
+from tests.ui.test_cycling import wait_changed
 
 pytestmark = pytest.mark.ui
 
@@ -46,14 +47,12 @@ def test_pressure_page_follows_slider_and_zoom(ui_page, app_url):
 
     move_slider(page, "cycle", "ArrowRight")
     _check(readout, "s2_lts_conventional", 2)
-    wait_idle(page)
-    after = plot_data(page)
+    after = wait_changed(page, before)
     assert after != before, "plotted data did not change after moving the cycle slider"
 
     move_slider(page, "cycle", "ArrowRight", times=3)
     _check(readout, "s2_lts_conventional", 5)
-    wait_idle(page)
-    assert plot_data(page) != after
+    assert wait_changed(page, after) != after
 
     screenshot(page, "pressure")
 
@@ -63,8 +62,7 @@ def test_pressure_page_follows_slider_and_zoom(ui_page, app_url):
     for _ in range(6):
         page.mouse.wheel(0, -300)
         page.wait_for_timeout(80)
-    wait_idle(page)
-    zoomed = _time_series(plot_data(page))
+    zoomed = wait_changed(page, ts, _time_series)
     assert zoomed != ts, "zooming did not re-sample the time series"
     page.console.assert_clean()
 

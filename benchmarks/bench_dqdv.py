@@ -22,7 +22,6 @@ behaviour at the cut-off. ``--quick`` uses 40 cycles and times navani on 10 half
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile

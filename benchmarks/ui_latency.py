@@ -10,7 +10,6 @@ Writes the ``ui_latency`` section of benchmarks/RESULTS.md.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 from pathlib import Path

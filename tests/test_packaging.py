@@ -24,7 +24,6 @@ def _pyproject():
 
 
 def test_environment_yml_mirrors_pyproject():
-    import yaml
 
     env = yaml.safe_load((REPO / "environment.yml").read_text())
     conda, pip = set(), set()

@@ -29,7 +29,6 @@ residuals, as lmfit and impedance.py do).
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np

@@ -144,6 +144,9 @@ def read_pressure_log(path, text: str, *, sha256: str | None = None, area_cm2: f
 def join_pressure(cycling: xr.Dataset, log: xr.Dataset, *, max_gap_s: float | None = None) -> xr.Dataset:
     """Add a ``pressure`` variable (MPa) to a cycling dataset by interpolating a pressure log in time.
 
+    A reader-side name for :func:`analysis.pressure.align` (one implementation of the time
+    alignment), raising :class:`ReadError` instead of ``AnalysisError``.
+
     Parameters
     ----------
     cycling : xarray.Dataset
@@ -163,27 +166,11 @@ def join_pressure(cycling: xr.Dataset, log: xr.Dataset, *, max_gap_s: float | No
     ReadError
         Missing start times or no time overlap.
     """
+    from analysis.errors import AnalysisError
+    from analysis.pressure import align
+
     src = cycling.attrs.get("source_file", "cycling dataset")
-    if "start_time" not in cycling.attrs:
-        raise ReadError(src, "the cycling dataset has no start_time attribute to align the pressure log")
-    t0c = pd.Timestamp(cycling.attrs["start_time"])
-    t0p = pd.Timestamp(log.attrs["start_time"])
-    if t0c.tzinfo is not None:
-        t0c = t0c.tz_convert("UTC").tz_localize(None)
-    if t0p.tzinfo is not None:
-        t0p = t0p.tz_convert("UTC").tz_localize(None)
-    offset = (t0p - t0c).total_seconds()
-    tp = np.asarray(log["time"].values, dtype=float) + offset
-    pv = np.asarray(log["pressure"].values, dtype=float)
-    tc = np.asarray(cycling["time"].values, dtype=float)
-    if tp[-1] < tc[0] or tp[0] > tc[-1]:
-        raise ReadError(src, "the pressure log does not overlap the cycling test in time")
-    p = np.interp(tc, tp, pv, left=np.nan, right=np.nan)
-    if max_gap_s is not None:
-        idx = np.clip(np.searchsorted(tp, tc), 1, tp.size - 1)
-        gap = np.minimum(np.abs(tc - tp[idx - 1]), np.abs(tp[idx] - tc))
-        p[gap > max_gap_s] = np.nan
-    out = cycling.copy()
-    out["pressure"] = ("record", p, {"units": "MPa", "long_name": "stack pressure",
-                                     "source": log.attrs.get("source_file", "")})
-    return out
+    try:
+        return align(cycling, log, tolerance_s=max_gap_s)
+    except AnalysisError as exc:
+        raise ReadError(src, str(exc)) from None

@@ -1,7 +1,6 @@
 """Synthesis explorer in Chromium: load, move sliders, plotted data and read-outs follow."""
 from __future__ import annotations
 
-import re
 
 import pytest
 from playwright.sync_api import expect

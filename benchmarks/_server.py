@@ -135,6 +135,8 @@ class BokehWS:
         req = HTTPRequest(ws_url, headers={"Cookie": self.cookie, "Origin": self.base})
         self.conn = await asyncio.wait_for(
             websocket_connect(req, subprotocols=["bokeh", m.group(1)], max_message_size=512 * 1024**2), timeout)
+        self._queue: asyncio.Queue = asyncio.Queue()
+        self._reader = asyncio.ensure_future(self._read_loop())
         header, _ = await self.recv(timeout)
         if header["msgtype"] != "ACK":
             raise ProtocolError(f"expected ACK, got {header['msgtype']}")
@@ -151,25 +153,33 @@ class BokehWS:
         for part in (header, {}, content):
             await self.conn.write_message(json.dumps(part))
 
-    async def recv(self, timeout: float):
-        """Receive one message; returns (header, content JSON text); binary buffers are skipped.
+    async def _read_loop(self) -> None:
+        """Read whole messages (header, metadata, content, buffers) into a queue, never cancelled
+        mid-message, so a timeout while waiting can never leave the stream out of step."""
+        try:
+            while True:
+                first = await self.conn.read_message()
+                if first is None:
+                    raise ProtocolError("the server closed the websocket")
+                header = json.loads(first)
+                if not isinstance(header, dict) or "msgtype" not in header:
+                    raise ProtocolError(f"out of step with the message stream: got {str(first)[:200]!r}")
+                await self.conn.read_message()  # metadata
+                content = await self.conn.read_message()
+                for _ in range(2 * header.get("num_buffers", 0)):
+                    await self.conn.read_message()
+                await self._queue.put((header, content))
+        except Exception as exc:  # handed to the waiting recv()
+            await self._queue.put(exc)
 
-        ``timeout`` bounds the wait for the message to begin.
-        """
-        first = await asyncio.wait_for(self.conn.read_message(), timeout)
-        if first is None:
-            raise ProtocolError("the server closed the websocket")
-        header = json.loads(first)
-        if not isinstance(header, dict) or "msgtype" not in header:
-            raise ProtocolError(f"out of step with the message stream: got {str(first)[:200]!r} "
-                                "where a message header was expected")
-        # the rest of a started message is always read to its end (a timeout here would leave the
-        # stream in the middle of a message)
-        rest = max(timeout, 60.0)
-        await asyncio.wait_for(self.conn.read_message(), rest)
-        content = await asyncio.wait_for(self.conn.read_message(), rest)
-        for _ in range(2 * header.get("num_buffers", 0)):
-            await asyncio.wait_for(self.conn.read_message(), rest)
+    async def recv(self, timeout: float):
+        """The next message as (header, content JSON text), waiting at most ``timeout`` s for it to
+        begin; binary buffers are skipped."""
+        item = await asyncio.wait_for(self._queue.get(), timeout)
+        if isinstance(item, Exception):
+            self._queue.put_nowait(item)  # every later recv() fails the same way
+            raise item
+        header, content = item
         if header["msgtype"] == "ERROR":
             raise ProtocolError(content)
         return header, content
@@ -269,6 +279,9 @@ class BokehWS:
         if self.conn is not None:
             self.conn.close()
             self.conn = None
+        reader = getattr(self, "_reader", None)
+        if reader is not None and not reader.done():
+            reader.cancel()
 
 
 def percentile(values, q: float) -> float:

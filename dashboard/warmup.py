@@ -1,31 +1,40 @@
 """Server set-up script (``panel serve --setup dashboard/warmup.py``).
 
-Runs once per server process before it accepts sessions: loads the sample data and fills the
-analysis caches that the first page needs, so the first visitor does not wait for them.
+Runs once per server process before it accepts sessions: builds every page once on its
+default dataset and evaluates its views, so the analysis caches (circuit fits, DRT maps,
+dQ/dV of every cycle, pressure alignment, structure-property models) are filled before the
+first visitor arrives. Best effort: an error only leaves a cache cold.
 """
 from __future__ import annotations
 
+import importlib
+import time
 
-def warm() -> None:
-    """Fill the caches of the default views (errors are ignored: warming is best effort)."""
-    from dashboard import compute, data
 
-    try:
-        pellets = data.names("pellet_eis")
-        for name in pellets[:1]:
-            ds = data.load(name)
-            circuit = ds.attrs.get("circuit", "L0-R0-CPE1")
-            compute.pellet_results(name, circuit, "sigmaT")
-            for prop in ("sigma_25C", "Ea"):
-                try:
-                    compute.property_model(name, circuit, "sigmaT", prop, "sintered")
-                except Exception:
-                    pass
-        for kind in ("insitu_eis", "cycling", "pressure_log"):
-            for name in data.names(kind):
-                data.load(name)
-    except Exception:  # pragma: no cover - never block the server start
-        pass
+def warm(budget_s: float = 60.0) -> list[str]:
+    """Build each page and call its views; returns the names of the pages warmed."""
+    from dashboard.shell import available_pages
+
+    t0 = time.monotonic()
+    done = []
+    for key, _title, module, cls in available_pages():
+        if time.monotonic() - t0 > budget_s:
+            break
+        try:
+            page = getattr(importlib.import_module(module), cls)()
+            for name in dir(page):
+                if name.startswith("_"):
+                    continue
+                meth = getattr(page, name, None)
+                if callable(meth) and hasattr(meth, "_dinfo"):
+                    try:
+                        meth()
+                    except Exception:
+                        pass
+            done.append(key)
+        except Exception:  # pragma: no cover - never block the server start
+            continue
+    return done
 
 
 warm()

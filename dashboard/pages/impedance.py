@@ -168,44 +168,70 @@ def drt_peaks(name: str, cycle: int, point: int, lam, lam_method: str, inductanc
     return find_peaks(drt(name, cycle, point, lam, lam_method, inductance), deconvolve=deconvolve)
 
 
-@lru_cache(maxsize=128)
-def drt_map(name: str, axis: str, cycles: tuple, point: int, cycle: int, lam, lam_method: str,
-            inductance: bool):
-    """2-D DRT by one batch :func:`analysis.drt.drt_many` call.
+@lru_cache(maxsize=64)
+def _full_map(name: str, axis: str, key: int, lam, lam_method: str, inductance: bool):
+    """One batch :func:`analysis.drt.drt_many` call over a whole row set.
 
-    ``axis="cycle"``: the spectra of ``cycles`` at ``point`` (dims cycle, tau);
-    ``axis="point"``: every point of ``cycle`` (dims point, tau).
+    ``axis="cycle"``: every cycle at point ``key``; ``axis="point"``: every point of cycle ``key``.
+    Computed once per (dataset, point or cycle, lambda settings), so moving the cycle range only
+    slices it.
     """
     from analysis.drt import drt_many
 
     ds = data.load(name)
-    if axis == "cycle":
-        sub = ds.sel(cycle=list(cycles), point=point)
-    else:
-        sub = ds.sel(cycle=cycle)
+    sub = ds.sel(point=key) if axis == "cycle" else ds.sel(cycle=key)
     return drt_many(sub[["z_real", "z_imag"]], lam=lam, lam_method=lam_method, inductance=inductance)
 
 
-@lru_cache(maxsize=128)
+def drt_map(name: str, axis: str, cycles: tuple, point: int, cycle: int, lam, lam_method: str,
+            inductance: bool):
+    """2-D DRT: the spectra of ``cycles`` at ``point`` (dims cycle, tau) for ``axis="cycle"``,
+    every point of ``cycle`` (dims point, tau) for ``axis="point"``; a slice of :func:`_full_map`."""
+    if axis == "cycle":
+        return _full_map(name, "cycle", int(point), lam, lam_method, inductance).sel(cycle=list(cycles))
+    return _full_map(name, "point", int(cycle), lam, lam_method, inductance)
+
+
+@lru_cache(maxsize=64)
+def _full_tracks(name: str, axis: str, key: int, lam, lam_method: str, inductance: bool, regions: tuple,
+                 deconvolve: bool):
+    """Peaks (with the row's coordinate in column ``label``) and region resistances of a full map."""
+    from analysis.drt import find_peaks, integrate_regions
+
+    m = _full_map(name, axis, key, lam, lam_method, inductance)
+    dim = "cycle" if axis == "cycle" else "point"
+    tau = m["tau"].values
+    labels = m[dim].values
+    rows = []
+    for lab, g in zip(labels, m["gamma"].values):
+        if not np.all(np.isfinite(g)):
+            continue
+        p = find_peaks(tau, gamma=g, deconvolve=deconvolve)
+        if len(p):
+            rows.append(p.assign(label=int(lab)))
+    peaks = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["tau", "log10_tau", "area", "label"])
+    regs = integrate_regions(m, {n: (lo, hi) for n, lo, hi in regions})
+    return peaks, regs
+
+
 def drt_tracks(name: str, axis: str, cycles: tuple, point: int, cycle: int, lam, lam_method: str,
                inductance: bool, regions: tuple, deconvolve: bool):
     """(peaks DataFrame with column ``row``, region resistances Dataset) along the map's rows.
 
     ``regions`` is a tuple of ``(name, tau_lo, tau_hi)``.
     """
-    from analysis.drt import find_peaks, integrate_regions
-
-    m = drt_map(name, axis, cycles, point, cycle, lam, lam_method, inductance)
-    tau = m["tau"].values
-    rows = []
-    for i, g in enumerate(m["gamma"].values):
-        if not np.all(np.isfinite(g)):
-            continue
-        p = find_peaks(tau, gamma=g, deconvolve=deconvolve)
-        if len(p):
-            rows.append(p.assign(row=i))
-    peaks = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["tau", "log10_tau", "area", "row"])
-    regs = integrate_regions(m, {n: (lo, hi) for n, lo, hi in regions})
+    key = int(point) if axis == "cycle" else int(cycle)
+    peaks, regs = _full_tracks(name, axis, key, lam, lam_method, inductance, regions, deconvolve)
+    if axis == "cycle":
+        order = {int(c): i for i, c in enumerate(cycles)}
+        peaks = peaks[peaks["label"].isin(list(order))].copy()
+        peaks["row"] = peaks["label"].map(order)
+        regs = regs.sel(cycle=list(cycles))
+    else:
+        labels = list(_full_map(name, axis, key, lam, lam_method, inductance)["point"].values)
+        order = {int(p): i for i, p in enumerate(labels)}
+        peaks = peaks.copy()
+        peaks["row"] = peaks["label"].map(order)
     return peaks, regs
 
 

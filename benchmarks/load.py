@@ -88,7 +88,7 @@ async def run_session(base: str, page: str, moves: int, seed: int, only, timeout
     first, last, errors = [], [], []
     sess = BokehWS(base, "/app", {page_param: page}, cookie)
     try:
-        await sess.open(timeout)
+        await sess.open(max(timeout, 120))  # loading the page under load can take long
         sliders = pick_sliders(sess, only)
         if not sliders:
             return first, last, [f"{page}: no slider found on the page"]

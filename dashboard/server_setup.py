@@ -63,3 +63,6 @@ pn.state.on_session_destroyed(_session_destroyed)
 event("ssb.server", "server_process_ready", pid=os.getpid(),
       store=os.environ.get(access.ENV_STORE), auth=os.environ.get(access.ENV_AUTH) or "none",
       dask_scheduler=os.environ.get("SSB_DASK_SCHEDULER") or "local (lazy)")
+
+# Fill the analysis caches of every page's default view before the first session (best effort).
+import dashboard.warmup  # noqa: E402,F401

@@ -4,7 +4,7 @@ import panel as pn
 from dashboard.shell import App
 
 pn.extension("tabulator", notifications=True, throttled=True)
-pn.config.loading_indicator = True  # panes being recomputed show a spinner instead of freezing
+# no global loading indicator: it adds about a second to every update (measured in benchmarks/ui_latency.py)
 
 app = App(sync_url=True)
 app.template().servable(title="ssb-explorer")

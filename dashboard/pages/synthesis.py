@@ -260,48 +260,65 @@ class SynthesisExplorer(pn.viewable.Viewer):
         line = hv.Curve((1000 / Tl, yl), "1000/T (1/K)", ylab, label=f"Ea = {float(a['Ea']):.3f} eV").opts(color=theme.OKABE_ITO[3])
         return (pts * line).opts(title="Arrhenius", legend_position="top_right")
 
-    @param.depends("dataset", "frb_pct", "bmr", "mass_mg", "state", "composition", "circuit", "arrhenius_form")
-    def trends(self):
-        """σ(25 °C) and Ea against each milling parameter (other parameters held), selection marked."""
-        cond, arr = self._results()
+    def _trend_axes(self) -> list[str]:
+        """Milling parameters (or composition) with more than one measured value in the dataset."""
         ds = data.load(self.dataset)
-        plots = []
         axes = [p for p in (*DESCRIPTORS, "composition") if len(self.param[p].objects) > 1]
         if "nb_x" in ds.coords and "composition" in axes:
             axes = ["nb_x" if p == "composition" else p for p in axes]
-        for p in axes:
-            mask = np.ones(ds.sizes["sample"], bool)
-            for q in (*DESCRIPTORS, "state"):
-                if q == p or getattr(self, q, None) is None or q not in ds.coords:
-                    continue
-                v = ds[q].values
-                mask &= (np.isclose(v.astype(float), float(getattr(self, q))) if v.dtype.kind in "fiu"
-                         else v.astype(str) == str(getattr(self, q)))
-            if mask.sum() < 2:
+        return [p for p in axes if p != "mass_mg"] or axes
+
+    def _series(self, p: str):
+        """Samples along parameter ``p`` with the other parameters held at the selection."""
+        cond, arr = self._results()
+        ds = data.load(self.dataset)
+        mask = np.ones(ds.sizes["sample"], bool)
+        for q in (*DESCRIPTORS, "state"):
+            if q == p or getattr(self, q, None) is None or q not in ds.coords:
                 continue
-            x = ds[p].values[mask].astype(float)
-            order = np.argsort(x)
-            sig = arr["sigma_25C"].values[mask][order] * 1e3
-            ea = arr["Ea"].values[mask][order]
-            eae = arr["Ea_stderr"].values[mask][order]
-            xs = x[order]
-            lab = LABELS.get(p, "Nb content x" if p == "nb_x" else p)
-            sel = self.sample
-            cur = [i for i, s in enumerate(ds["sample"].values[mask][order]) if s == sel]
-            s_plot = (hv.Curve((xs, sig), lab, "σ(25 °C) (mS/cm)").opts(color=theme.OKABE_ITO[0])
-                      * hv.Scatter((xs, sig), lab, "σ(25 °C) (mS/cm)").opts(color=theme.OKABE_ITO[0], size=7))
-            e_plot = (hv.Curve((xs, ea), lab, "Ea (eV)").opts(color=theme.OKABE_ITO[1])
-                      * hv.ErrorBars((xs, ea, eae), lab, ["Ea (eV)", "err"]).opts(color=theme.OKABE_ITO[1]))
-            if cur:
-                i = cur[0]
-                s_plot = s_plot * hv.Scatter([(xs[i], sig[i])], lab, "σ(25 °C) (mS/cm)").opts(
-                    color=theme.OKABE_ITO[3], size=14, marker="diamond")
-                e_plot = e_plot * hv.Scatter([(xs[i], ea[i])], lab, "Ea (eV)").opts(
-                    color=theme.OKABE_ITO[3], size=14, marker="diamond")
-            plots += [s_plot.opts(title=f"σ vs {lab}", **theme.PLOT_OPTS), e_plot.opts(title=f"Ea vs {lab}", **theme.PLOT_OPTS)]
+            v = ds[q].values
+            mask &= (np.isclose(v.astype(float), float(getattr(self, q))) if v.dtype.kind in "fiu"
+                     else v.astype(str) == str(getattr(self, q)))
+        x = ds[p].values[mask].astype(float)
+        order = np.argsort(x)
+        ids = ds["sample"].values[mask][order]
+        return (x[order], arr["sigma_25C"].values[mask][order] * 1e3, arr["Ea"].values[mask][order],
+                arr["Ea_stderr"].values[mask][order], [i for i, s_ in enumerate(ids) if s_ == self.sample])
+
+    def _trend(self, p: str, prop: str):
+        """σ(25 °C) or Ea against parameter ``p``; the current selection as a red diamond."""
+        lab = LABELS.get(p, "Nb content x" if p == "nb_x" else p)
+        x, sig, ea, eae, cur = self._series(p)
+        if prop == "sigma":
+            y, ylab, col = sig, "σ(25 °C) (mS/cm)", theme.OKABE_ITO[0]
+            el = hv.Curve((x, y), lab, ylab).opts(color=col) * hv.Scatter((x, y), lab, ylab).opts(color=col, size=7)
+        else:
+            y, ylab, col = ea, "Ea (eV)", theme.OKABE_ITO[1]
+            el = hv.Curve((x, y), lab, ylab).opts(color=col) * hv.ErrorBars((x, y, eae), lab, [ylab, "err"]).opts(color=col)
+        mark = hv.Scatter([(x[cur[0]], y[cur[0]])] if cur else [], lab, ylab).opts(
+            color=theme.OKABE_ITO[3], size=14, marker="diamond")
+        note = "" if len(x) > 1 else " (no series through the selection)"
+        return (el * mark).opts(title=f"{'σ' if prop == 'sigma' else 'Ea'} vs {lab}{note}", **theme.PLOT_OPTS)
+
+    @param.depends("dataset", "frb_pct", "bmr", "mass_mg", "state", "composition", "circuit", "arrhenius_form")
+    def trends(self):
+        """σ(25 °C) and Ea against each milling parameter (other parameters held), selection marked."""
+        plots = [self._trend(p, prop) for p in self._trend_axes() for prop in ("sigma", "ea")]
         if not plots:
             return hv.Div("<p>No series through the current selection.</p>")
         return hv.Layout(plots).cols(2).opts(shared_axes=False)
+
+    @param.depends("dataset")
+    def trends_section(self):
+        """One live plot (DynamicMap) per parameter and property, rebuilt only when the dataset changes."""
+        panes = []
+        for p in self._trend_axes():
+            for prop in ("sigma", "ea"):
+                fn = (lambda p=p, prop=prop, **_: self._trend(p, prop))  # noqa: E731
+                panes.append(pn.pane.HoloViews(hv.DynamicMap(fn, streams=[hv.streams.Params(
+                    self, ["dataset", "frb_pct", "bmr", "mass_mg", "state", "composition", "circuit", "arrhenius_form"])]),
+                    sizing_mode="stretch_width", linked_axes=False))
+        return pn.GridBox(*panes, ncols=2, sizing_mode="stretch_width")
 
     def _state_for_model(self) -> str | None:
         return self.state if self.state is not None else None
@@ -353,26 +370,38 @@ class SynthesisExplorer(pn.viewable.Viewer):
                      + "; ".join(parts))
         return pn.pane.Markdown("  \n".join(lines), css_classes=["ssb-model-readout"], sizing_mode="stretch_width")
 
-    @param.depends("dataset", "state", "circuit", "arrhenius_form", "what_frb_pct", "what_bmr")
-    def model_map(self):
-        """Predicted σ(25 °C) and its uncertainty over FRB × BMR, measured samples and what-if point."""
+    def _map_mesh(self, which: str):
         m = self._model("sigma_25C")
+        o = dict(logy=True, colorbar=True, cmap=theme.SEQUENTIAL, tools=["hover"], responsive=True, height=340)
         if isinstance(m, str):
-            return hv.Div(f"<p>No structure-property model: {m}</p>")
+            return hv.QuadMesh(([1.0, 2.0], [1.0, 2.0], np.full((2, 2), np.nan)), ["FRB (%)", "BMR (x:1)"]).opts(
+                title=f"No structure-property model: {m}"[:90], **o)
         grid = compute.model_map(self.dataset, self.circuit, self.arrhenius_form, "sigma_25C", self.state)
         x, y = grid["frb_pct"].values, grid["bmr"].values
-        val = grid["value"].values.T  # (bmr, frb)
-        rel = ((grid["upper"] - grid["lower"]) / (2 * grid["value"])).values.T * 100
-        o = dict(logy=True, colorbar=True, cmap=theme.SEQUENTIAL, tools=["hover"], responsive=True, height=340)
+        if which == "value":
+            z, label, title, cmap = grid["value"].values.T, "σ(25 °C) model (mS/cm)", "Model estimate of σ(25 °C) (mS/cm)", theme.SEQUENTIAL
+        else:
+            z = ((grid["upper"] - grid["lower"]) / (2 * grid["value"])).values.T * 100
+            label, title, cmap = "half 2σ band (%)", "Model uncertainty (half 2σ band, %)", "Greys"
         pts = hv.Points((m.X_train[:, m.descriptors.index("frb_pct")], m.X_train[:, m.descriptors.index("bmr")]),
                         ["FRB (%)", "BMR (x:1)"], label="measured").opts(color="white", line_color="black", size=9)
-        cur = hv.Points([(float(self.what_frb_pct), float(self.what_bmr))], ["FRB (%)", "BMR (x:1)"],
-                        label="what-if").opts(color=theme.OKABE_ITO[3], marker="x", size=16, line_width=3)
-        img = hv.QuadMesh((x, y, val), ["FRB (%)", "BMR (x:1)"], "σ(25 °C) model (mS/cm)").opts(
-            title="Model estimate of σ(25 °C) (mS/cm)", **o)
-        unc = hv.QuadMesh((x, y, rel), ["FRB (%)", "BMR (x:1)"], "half 2σ band (%)").opts(
-            title="Model uncertainty (half 2σ band, %)", **{**o, "cmap": "Greys"})
-        return (img * pts * cur + unc * pts * cur).opts(shared_axes=False)
+        return hv.QuadMesh((x, y, z), ["FRB (%)", "BMR (x:1)"], label).opts(title=title, **{**o, "cmap": cmap}) * pts
+
+    @param.depends("dataset", "state", "circuit", "arrhenius_form")
+    def model_map(self):
+        """Model estimate of σ(25 °C) over FRB × BMR with the measured samples (static per model)."""
+        return self._map_mesh("value")
+
+    @param.depends("dataset", "state", "circuit", "arrhenius_form")
+    def model_uncertainty(self):
+        """Relative half-width of the model's 2σ band over FRB × BMR."""
+        return self._map_mesh("std")
+
+    @param.depends("what_frb_pct", "what_bmr")
+    def whatif_marker(self):
+        """The what-if point on the model maps (a separate layer: moving it does not resend the maps)."""
+        return hv.Points([(float(self.what_frb_pct), float(self.what_bmr))], ["FRB (%)", "BMR (x:1)"],
+                         label="what-if").opts(color=theme.OKABE_ITO[3], marker="x", size=16, line_width=3)
 
     def main_view(self):
         """Main area: read-outs, Nyquist/Bode, Arrhenius, trends."""
@@ -384,10 +413,14 @@ class SynthesisExplorer(pn.viewable.Viewer):
                    pn.pane.HoloViews(hv.DynamicMap(self.nyquist_hf), sizing_mode="stretch_width", linked_axes=False),
                    pn.pane.HoloViews(hv.DynamicMap(self.arrhenius), sizing_mode="stretch_width")),
             pn.pane.HoloViews(hv.DynamicMap(self.bode), sizing_mode="stretch_width"),
-            pn.panel(self.trends, sizing_mode="stretch_width"),
+            pn.panel(self.trends_section, sizing_mode="stretch_width"),
             pn.pane.Markdown("### What-if: mill physics and structure-property model"),
             self.whatif_readout,
-            pn.pane.HoloViews(hv.DynamicMap(self.model_map), sizing_mode="stretch_width"),
+            pn.Row(
+                pn.pane.HoloViews(hv.DynamicMap(self.model_map) * hv.DynamicMap(self.whatif_marker),
+                                  sizing_mode="stretch_width", linked_axes=False),
+                pn.pane.HoloViews(hv.DynamicMap(self.model_uncertainty) * hv.DynamicMap(self.whatif_marker),
+                                  sizing_mode="stretch_width", linked_axes=False)),
             sizing_mode="stretch_width",
         )
 

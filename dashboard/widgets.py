@@ -11,6 +11,23 @@ import panel as pn
 import param
 
 
+def set_value(w, value) -> None:
+    """Set a widget's ``value`` and ``value_throttled`` (constant on some widgets) from Python.
+
+    For composite sliders (DiscreteSlider) the inner slider's throttled value is refreshed too,
+    so the next user move always produces an event.
+    """
+    with param.edit_constant(w):
+        if "value_throttled" in w.param:
+            w.param.update(value=value, value_throttled=value)
+        else:
+            w.value = value
+    inner = getattr(w, "_slider", None)
+    if inner is not None and "value_throttled" in inner.param:
+        with param.edit_constant(inner):
+            inner.value_throttled = inner.value
+
+
 def throttled(obj: param.Parameterized, pname: str, widget_cls=pn.widgets.DiscreteSlider, **kw):
     """Create ``widget_cls`` for ``obj.<pname>`` linked through ``value_throttled``.
 
@@ -22,67 +39,44 @@ def throttled(obj: param.Parameterized, pname: str, widget_cls=pn.widgets.Discre
         Parameter name.
     widget_cls : type
         A Panel slider class with ``value_throttled`` (DiscreteSlider, FloatSlider,
-        IntSlider, RangeSlider...).
+        IntSlider, IntRangeSlider...).
     **kw
-        Extra widget arguments (``name``, ``options``, ``start``/``end``/``step``...).
+        Extra widget arguments (``label``, ``options``, ``start``/``end``/``step``...). A
+        DiscreteSlider without ``options`` uses the parameter's ``objects`` and follows them when
+        they change; ``options`` may be a dict (label -> value).
     """
     p = obj.param[pname]
     if "name" in kw:  # Panel >= 1.10 calls the visible title `label` (`name` is deprecated)
         kw.setdefault("label", kw.pop("name"))
     kw.setdefault("label", p.label)
-    if widget_cls is pn.widgets.DiscreteSlider and "options" not in kw:
+    follow_objects = widget_cls is pn.widgets.DiscreteSlider and "options" not in kw
+    if follow_objects:
         kw["options"] = list(p.objects)
-    value = getattr(obj, pname)
-    if isinstance(value, tuple):
-        value = tuple(value)
     kw.setdefault("css_classes", [f"ssb-w-{pname.replace('_', '-')}"])  # stable hook for browser tests
-    w = widget_cls(value=value, **kw)
+    value = getattr(obj, pname)
+    w = widget_cls(value=tuple(value) if isinstance(value, (tuple, list)) else value, **kw)
     w.description = p.doc
 
+    def _valid(v):
+        return v in w.values if isinstance(w, pn.widgets.DiscreteSlider) else True
+
     def _to_param(event):
-        if event.new is not None and event.new != getattr(obj, pname):
-            setattr(obj, pname, tuple(event.new) if isinstance(event.new, list) else event.new)
+        new = tuple(event.new) if isinstance(event.new, list) else event.new
+        if new is not None and new != getattr(obj, pname):
+            setattr(obj, pname, new)
 
     def _to_widget(event):
         new = event.new
-        if isinstance(w, pn.widgets.DiscreteSlider) and new not in w.options:
-            return
-        if w.value != new or getattr(w, "value_throttled", new) != new:
+        if _valid(new) and (w.value != new or getattr(w, "value_throttled", new) != new):
             set_value(w, new)
 
     w.param.watch(_to_param, "value_throttled")
     obj.param.watch(_to_widget, pname)
+    if follow_objects and isinstance(p, param.Selector):
+        def _objects(*_):
+            w.options = list(p.objects)
+            if getattr(obj, pname) in w.values:
+                set_value(w, getattr(obj, pname))
+
+        obj.param.watch(_objects, pname, what="objects")
     return w
-
-
-def set_value(w, value) -> None:
-    """Set a widget's ``value`` and ``value_throttled`` (constant on some widgets) from Python.
-
-    For composite sliders (DiscreteSlider) the inner slider's throttled value is refreshed too,
-    so the next user move always produces an event.
-    """
-    with param.edit_constant(w):
-        if hasattr(w, "value_throttled"):
-            w.param.update(value=value, value_throttled=value)
-        else:
-            w.value = value
-    inner = getattr(w, "_slider", None)
-    if inner is not None and hasattr(inner, "value_throttled"):
-        with param.edit_constant(inner):
-            inner.value_throttled = inner.value
-
-
-def options_follow(obj: param.Parameterized, pname: str, widget) -> None:
-    """Keep a DiscreteSlider/Select's options equal to the parameter's ``objects``."""
-
-    def _sync(*_):
-        objs = list(obj.param[pname].objects)
-        if isinstance(widget, pn.widgets.DiscreteSlider):
-            widget.options = objs
-        else:
-            widget.options = objs
-        val = getattr(obj, pname)
-        if val in objs:
-            set_value(widget, val)
-
-    obj.param.watch(_sync, pname, what="objects")

@@ -28,6 +28,7 @@ import param
 
 from analysis.errors import SSBError
 from dashboard import data, theme
+from dashboard.widgets import set_value, throttled
 
 if "Curve" not in dir(hv.opts):  # no hv.extension yet (plain Python, tests)
     hv.Store.set_current_backend("bokeh")  # makes hv.opts.<Element> builders available in plain Python
@@ -243,62 +244,6 @@ def _arrow(d) -> str:
     return "↑" if int(d) > 0 else ("↓" if int(d) < 0 else "·")
 
 
-def _set_widget(w, value) -> None:
-    """Set a slider's ``value`` and (constant) ``value_throttled`` from Python.
-
-    ``dashboard.widgets.throttled`` updates ``value_throttled`` without ``param.edit_constant``,
-    which raises with Panel 1.10 (the parameter is constant); this page links its sliders itself.
-    """
-    with param.edit_constant(w):
-        w.param.update(value=value, **({"value_throttled": value} if "value_throttled" in w.param else {}))
-
-
-def bind_throttled(obj: param.Parameterized, pname: str, widget_cls, **kw):
-    """A slider for ``obj.<pname>`` driven by ``value_throttled`` (CSS class ``ssb-w-<pname>``).
-
-    Parameters
-    ----------
-    obj : param.Parameterized
-        The page.
-    pname : str
-        Parameter name.
-    widget_cls : type
-        Panel slider class (DiscreteSlider, IntRangeSlider, FloatSlider...).
-    **kw
-        Widget arguments; for a DiscreteSlider without ``options`` the parameter's objects are used.
-    """
-    p = obj.param[pname]
-    kw.setdefault("label", p.label)
-    if widget_cls is pn.widgets.DiscreteSlider and "options" not in kw:
-        kw["options"] = list(p.objects)
-    kw.setdefault("css_classes", [f"ssb-w-{pname.replace('_', '-')}"])
-    w = widget_cls(value=getattr(obj, pname), **kw)
-    w.description = p.doc
-
-    def _valid(v):
-        return v in w.values if isinstance(w, pn.widgets.DiscreteSlider) else True
-
-    def _to_param(event):
-        new = tuple(event.new) if isinstance(event.new, list) else event.new
-        if new is not None and new != getattr(obj, pname):
-            setattr(obj, pname, new)
-
-    def _to_widget(event):
-        if _valid(event.new) and (w.value != event.new or w.value_throttled != event.new):
-            _set_widget(w, event.new)
-
-    w.param.watch(_to_param, "value_throttled")
-    obj.param.watch(_to_widget, pname)
-    if isinstance(w, pn.widgets.DiscreteSlider) and isinstance(p, param.Selector) and not isinstance(kw["options"], dict):
-        def _objects(*_):
-            w.options = list(p.objects)
-            if getattr(obj, pname) in w.values:
-                _set_widget(w, getattr(obj, pname))
-
-        obj.param.watch(_objects, pname, what="objects")
-    return w
-
-
 # --------------------------------------------------------------------------- the page
 class DRTExplorer(pn.viewable.Viewer):
     """In situ impedance of a cell: circuit fit, Kramers-Kronig check, DRT and 2-D DRT maps."""
@@ -374,11 +319,11 @@ class DRTExplorer(pn.viewable.Viewer):
             self._guard = False
         if self._widgets is not None:
             self._range_widget.param.update(start=cycles[0], end=max(cycles[-1], cycles[0] + 1))
-            _set_widget(self._range_widget, tuple(self.cycle_range))
+            set_value(self._range_widget, tuple(self.cycle_range))
             self._point_widget.options = self._point_options()
-            _set_widget(self._point_widget, self.point)
+            set_value(self._point_widget, self.point)
             self._cycle_widget.options = list(self.param.cycle.objects)
-            _set_widget(self._cycle_widget, self.cycle)
+            set_value(self._cycle_widget, self.cycle)
 
     @staticmethod
     def _default_point(ds, points):
@@ -471,11 +416,11 @@ class DRTExplorer(pn.viewable.Viewer):
     def _make_widgets(self):
         ds = data.load(self.dataset)
         cycles = [int(c) for c in ds["cycle"].values]
-        self._range_widget = bind_throttled(self, "cycle_range", pn.widgets.IntRangeSlider, start=cycles[0],
+        self._range_widget = throttled(self, "cycle_range", pn.widgets.IntRangeSlider, start=cycles[0],
                                             end=max(cycles[-1], cycles[0] + 1), step=1)
-        self._cycle_widget = bind_throttled(self, "cycle", pn.widgets.DiscreteSlider)
-        self._point_widget = bind_throttled(self, "point", pn.widgets.DiscreteSlider, options=self._point_options())
-        self._lam_widget = bind_throttled(self, "lam_log10", pn.widgets.FloatSlider, start=-7.0, end=0.0,
+        self._cycle_widget = throttled(self, "cycle", pn.widgets.DiscreteSlider)
+        self._point_widget = throttled(self, "point", pn.widgets.DiscreteSlider, options=self._point_options())
+        self._lam_widget = throttled(self, "lam_log10", pn.widgets.FloatSlider, start=-7.0, end=0.0,
                                           step=0.1, format="0.0")
         circuit = pn.widgets.TextInput.from_param(self.param.circuit, css_classes=["ssb-w-circuit"])
         regions = pn.widgets.TextInput.from_param(self.param.regions, css_classes=["ssb-w-regions"])

@@ -48,3 +48,14 @@ def test_float_slider_acts_on_release():
     assert w.value == 0.2 and w.value_throttled == 0.2
     set_value(w, 0.3)
     assert w.value_throttled == 0.3
+
+
+def test_discrete_slider_follows_changed_objects_and_dict_options():
+    s = _State()
+    w = throttled(s, "x")
+    s.param.x.objects = [1.0, 2.0, 20.0]
+    s.x = 2.0
+    assert w.values == [1.0, 2.0, 20.0] and w.value == 2.0
+    labelled = throttled(s, "x", options={"one": 1.0, "two": 2.0, "twenty": 20.0})
+    s.x = 20.0  # a value (not a label) of a dict-options slider must still reach the widget
+    assert labelled.value == 20.0

@@ -401,6 +401,21 @@ def _clean(freq, Z):
     return freq[ok], Z[ok], note
 
 
+def _prepare_problem(circuit: Circuit, p0, bounds, fixed):
+    """Free-parameter indices, fixed values, bounds (internal and user units) and start values.
+
+    Shared by :func:`fit_circuit` and :func:`analysis.eis.many.fit_many`.
+    """
+    fixed = dict(fixed or {})
+    for k in fixed:
+        if k not in circuit.param_names:
+            raise AnalysisError(f"fixed: unknown parameter {k!r}; expected one of {', '.join(circuit.param_names)}")
+    free = np.array([i for i, n in enumerate(circuit.param_names) if n not in fixed], dtype=int)
+    fixed_vals = np.array([float(fixed.get(n, np.nan)) for n in circuit.param_names])
+    lo, hi, lo_u, hi_u = _prepare_bounds(circuit, bounds, free)
+    return free, fixed_vals, lo, hi, lo_u, hi_u, _p0_array(circuit, p0, fixed_vals)
+
+
 def _p0_array(circuit, p0, fixed_vals):
     if p0 is None:
         return None
@@ -460,13 +475,7 @@ def fit_circuit(freq, Z, spec, p0=None, bounds=None, fixed=None, weighting="modu
     if weighting not in WEIGHTINGS:
         raise AnalysisError(f"weighting must be one of {', '.join(WEIGHTINGS)}, got {weighting!r}")
     fixed = dict(fixed or {})
-    for k in fixed:
-        if k not in circuit.param_names:
-            raise AnalysisError(f"fixed: unknown parameter {k!r}; expected one of {', '.join(circuit.param_names)}")
-    free = np.array([i for i, n in enumerate(circuit.param_names) if n not in fixed], dtype=int)
-    fixed_vals = np.array([float(fixed.get(n, np.nan)) for n in circuit.param_names])
-    lo, hi, lo_u, hi_u = _prepare_bounds(circuit, bounds, free)
-    P0 = _p0_array(circuit, p0, fixed_vals)
+    free, fixed_vals, lo, hi, lo_u, hi_u, P0 = _prepare_problem(circuit, p0, bounds, fixed)
 
     try:
         f, Zc, note = _clean(freq, Z)

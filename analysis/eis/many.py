@@ -21,8 +21,7 @@ from analysis.eis.circuit import Circuit, parse
 from analysis.eis.fit import (
     WEIGHTINGS,
     _lm,
-    _p0_array,
-    _prepare_bounds,
+    _prepare_problem,
     _Problem,
     _to_u,
     fit_circuit,
@@ -91,13 +90,7 @@ def fit_many(data, spec, p0=None, bounds=None, fixed=None, weighting="modulus", 
         raise AnalysisError("fit_many: frequencies must be finite and > 0 Hz")
 
     fixed = dict(fixed or {})
-    for k in fixed:
-        if k not in circuit.param_names:
-            raise AnalysisError(f"fixed: unknown parameter {k!r}; expected one of {', '.join(circuit.param_names)}")
-    free = np.array([i for i, n in enumerate(circuit.param_names) if n not in fixed], dtype=int)
-    fixed_vals = np.array([float(fixed.get(n, np.nan)) for n in circuit.param_names])
-    lo, hi, lo_u, hi_u = _prepare_bounds(circuit, bounds, free)
-    P0 = _p0_array(circuit, p0, fixed_vals)
+    free, fixed_vals, lo, hi, lo_u, hi_u, P0 = _prepare_problem(circuit, p0, bounds, fixed)
     Pn, Pf = circuit.n_params, free.size
 
     valid = np.isfinite(Zall) & (Zall != 0)

@@ -32,41 +32,19 @@ _WINDOW_RE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(?:-|–|—|to|\.\.)\s*(\
 
 # ---------------------------------------------------------------------------------- cached calls
 @lru_cache(maxsize=16)
-def nominal_capacity_mAh(name: str) -> float | None:
-    """Capacity defining 1C (mAh) from the cell's ``c_rate_basis_mAh_g`` attr, else None.
-
-    The active mass is the ratio of :func:`analysis.cycling.summarize`'s capacity and specific
-    capacity, so the mass basis is exactly the analysis' own.
-    """
-    from analysis.cycling import summarize
-
-    ds = data.load(name)
-    basis = ds.attrs.get("c_rate_basis_mAh_g")
-    if basis is None:
-        return None
-    s = summarize(ds)
-    if "discharge_capacity_specific" not in s:
-        return None
-    q, qs = s["discharge_capacity"].values, s["discharge_capacity_specific"].values
-    ok = np.isfinite(q) & np.isfinite(qs) & (qs > 0)
-    if not ok.any():
-        return None
-    return float(basis) * float(np.median(q[ok] / qs[ok]))
-
-
 @lru_cache(maxsize=32)
 def summary(name: str, reference: str):
     """:func:`analysis.cycling.summarize` of dataset ``name`` (retention vs ``reference``).
 
-    ``reference="max_after_formation"`` passes the cycle of the largest discharge capacity
-    after the first cycle (how study S2 quotes retention) as an explicit reference cycle.
+    ``reference="max_after_formation"`` is the maximum after the first (formation) cycle, how
+    study S2 quotes retention. 1C comes from the cell's ``c_rate_basis_mAh_g`` when present
+    (analysis.cycling.summarize reads it).
     """
     from analysis.cycling import summarize
 
-    nominal = nominal_capacity_mAh(name)
     if reference == "max_after_formation":
         reference = "max_after_first"
-    return summarize(data.load(name), reference=reference, nominal_capacity_mAh=nominal)
+    return summarize(data.load(name), reference=reference)
 
 
 @lru_cache(maxsize=16)
@@ -401,8 +379,7 @@ class CyclingExplorer(pn.viewable.Viewer):
         spec = "discharge_capacity_specific" in rb
         var = "discharge_capacity_specific" if spec else "discharge_capacity"
         unit = "mAh/g" if spec else "mAh"
-        basis = "1C from the cell's c_rate_basis_mAh_g" if nominal_capacity_mAh(self.dataset) else \
-            "1C = largest discharge capacity"
+        basis = rb.attrs.get("c_rate_basis") or summary(self.dataset, "max").attrs.get("c_rate_basis", "")
         nb = rb.sizes["block"]
         if nb < 2:
             return pn.pane.Markdown(

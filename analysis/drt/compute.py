@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 import math
 import numbers
 
@@ -12,6 +13,8 @@ from analysis.drt import lam as _lam
 from analysis.drt.solve import nnqp
 
 DATA_MODES = ("complex", "real", "imag")
+#: Spectra whose ``A.T @ b`` and last active set are kept for warm starts (lambda sliders).
+_WARM_CACHE_SIZE = 32
 
 
 @dataclass
@@ -172,6 +175,8 @@ def _rhs(Z: np.ndarray, data: str) -> np.ndarray:
 
 
 def _check_lam(lam):
+    if type(lam) is float and lam > 0 and math.isfinite(lam):  # fast path (lambda sliders)
+        return lam
     if isinstance(lam, str):
         if lam != "auto":
             raise DRTError(f"lam must be 'auto' or a positive number, got {lam!r}")
@@ -300,7 +305,8 @@ def compute_drt(freq, Z, lam="auto", lam_method="gcv", order=1, rbf="gaussian", 
     _inductive_warnings(fs, zs, inductance, signed, warnings)
 
     disc = discretise(fs, shape_coeff, rbf, order)
-    A, AtA, p0 = _lam.design_for(disc, shape_coeff, rbf, order, data, inductance, capacitance)
+    key = _lam.design_key(disc, shape_coeff, rbf, order, data, inductance, capacitance)
+    A, AtA, p0 = _lam.design_cached(key)
     b = _rhs(zs, data)
     grid = scores = None
     if lam_value is None:
@@ -312,14 +318,89 @@ def compute_drt(freq, Z, lam="auto", lam_method="gcv", order=1, rbf="gaussian", 
             reim = (sel_re, sel_im, zs.real, zs.imag, disc.A_re, disc.A_im, 2 * np.pi * fs,
                     inductance, capacitance)
         lam_value, grid, scores = _lam.choose(lam_method, sel, b, bounds=lam_bounds, reim=reim)
-    x_all = solve_fixed(A, disc.P, p0, b, lam_value, signed=signed, AtA=AtA)
-    return _assemble(f, z, fs, zs, order_idx, disc, data, inductance, capacitance, x_all, p0, lam_value,
+    # a new lambda on a known (grid, data): one matrix add and a warm-started active-set solve
+    state = _data_state(key, b.tobytes(), bool(signed))
+    C = np.ones(AtA.shape[0], bool)
+    if signed:
+        C[p0:] = False
+    x_all = nnqp(AtA + lam_value * _penalty_full(key), state.g, C, active0=state.nearest(lam_value))
+    state.remember(lam_value, _active_set(x_all, p0, signed))
+    return _assemble(f, z, fs, zs, order_idx, disc, A, data, inductance, capacitance, x_all, p0, lam_value,
                      warnings, kk_res, lam_method if grid is not None else None, grid, scores,
                      dict(lam=lam, lam_method=lam_method, order=order, rbf=rbf, shape_coeff=shape_coeff,
                           inductance=inductance, capacitance=capacitance, data=data, signed=signed))
 
 
-def solve_fixed(A, P, p0, b, lam, signed=False, AtA=None):
+class _DataState:
+    """``A.T @ b`` of one spectrum on one design, and the active sets of its last solutions.
+
+    The remembered solutions are one tuple, replaced as a whole (safe for threads that share
+    the cache: a reader sees either the old or the new tuple).
+    """
+
+    __slots__ = ("entries", "g")
+
+    #: Solutions remembered per spectrum (the oldest is forgotten first).
+    KEEP = 8
+
+    def __init__(self, g: np.ndarray):
+        self.g = g
+        self.entries: tuple = ()  # ((log lambda, active set), ...)
+
+    @property
+    def actives(self) -> list:
+        """Remembered active sets, oldest first."""
+        return [a for _t, a in self.entries]
+
+    def nearest(self, lam: float) -> np.ndarray | None:
+        """Active set of the remembered solution with the closest ``log(lambda)``, or None."""
+        entries = self.entries
+        if not entries:
+            return None
+        t = math.log(lam)
+        return min(entries, key=lambda e: abs(e[0] - t))[1]
+
+    def remember(self, lam: float, active: np.ndarray) -> None:
+        """Store the active set of the optimum at ``lam`` (bounded to :attr:`KEEP` entries)."""
+        self.entries = (*self.entries, (math.log(lam), active))[-self.KEEP:]
+
+
+@lru_cache(maxsize=_WARM_CACHE_SIZE)
+def _data_state(key: tuple, bbytes: bytes, signed: bool) -> _DataState:
+    """Bounded cache per (design, data, signed): a lambda change re-uses ``A.T @ b`` and starts
+    the active-set iteration from the optimum at the nearest previous lambda (only the speed
+    depends on the start: the iteration stops on the exact KKT conditions)."""
+    A = _lam.design_cached(key)[0]
+    g = A.T @ np.frombuffer(bbytes, dtype=np.float64)
+    g.setflags(write=False)
+    return _DataState(g)
+
+
+@lru_cache(maxsize=_WARM_CACHE_SIZE)
+def _penalty_full(key: tuple) -> np.ndarray:
+    """Penalty matrix padded with zeros for the unpenalised unknowns (R_inf, L, 1/C)."""
+    _A, AtA, p0 = _lam.design_cached(key)
+    Pf = np.zeros_like(AtA)
+    Pf[p0:, p0:] = discretise(np.frombuffer(key[0], dtype=np.float64), key[1], key[2], key[3]).P
+    Pf.setflags(write=False)
+    return Pf
+
+
+def _active_set(x_all: np.ndarray, p0: int, signed: bool) -> np.ndarray:
+    act = x_all <= 0.0
+    if signed:
+        act[p0:] = False
+    act.setflags(write=False)
+    return act
+
+
+def clear_warm_starts() -> None:
+    """Empty the per-spectrum cache of ``A.T @ b`` and warm-start active sets."""
+    _data_state.cache_clear()
+    _penalty_full.cache_clear()
+
+
+def solve_fixed(A, P, p0, b, lam, signed=False, AtA=None, *, g=None, active0=None):
     """Solve the regularised non-negative problem for one lambda.
 
     Parameters
@@ -338,6 +419,11 @@ def solve_fixed(A, P, p0, b, lam, signed=False, AtA=None):
         Leave the basis weights unconstrained.
     AtA : numpy.ndarray, optional
         Precomputed ``A.T @ A``.
+    g : numpy.ndarray, optional
+        Precomputed ``A.T @ b``.
+    active0 : numpy.ndarray of bool, optional
+        Warm start: guess of the unknowns that are zero at the optimum (e.g. those of the
+        solution at a nearby lambda). The result does not depend on it, only the speed.
 
     Returns
     -------
@@ -346,33 +432,38 @@ def solve_fixed(A, P, p0, b, lam, signed=False, AtA=None):
     """
     H = np.array(A.T @ A if AtA is None else AtA, dtype=float)
     H[p0:, p0:] += lam * P
-    g = A.T @ b
+    if g is None:
+        g = A.T @ b
     C = np.ones(H.shape[0], bool)
     if signed:
         C[p0:] = False
-    return nnqp(H, g, C)
+    return nnqp(H, g, C, active0=active0)
 
 
-def _assemble(f, z, fs, zs, order_idx, disc, data, inductance, capacitance, x_all, p0, lam_value, warnings,
+def _assemble(f, z, fs, zs, order_idx, disc, A, data, inductance, capacitance, x_all, p0, lam_value, warnings,
               kk_res, method, grid, scores, settings) -> DRTResult:
-    w = 2 * np.pi * fs
     x = x_all[p0:]
     names = _design_names(data, inductance, capacitance)
     R_inf = float(x_all[names.index("R_inf")]) if "R_inf" in names else 0.0
     L = float(x_all[names.index("L")]) if "L" in names else 0.0
     cinv = float(x_all[names.index("Cinv")]) if "Cinv" in names else 0.0
-    zre_g = disc.A_re @ x
-    zim_g = disc.A_im @ x - cinv / w
-    if data == "imag":
-        R_inf = max(float(np.mean(zs.real - zre_g)), 0.0)
-        warnings.append("data='imag': R_inf estimated afterwards from the mean real residual")
-    if data == "real" and inductance:
-        r = zs.imag - zim_g
-        L = max(float(np.dot(w, r) / np.dot(w, w)), 0.0)
-        warnings.append("data='real': L estimated afterwards from the imaginary residual")
-    zfit_s = R_inf + zre_g + 1j * (w * L + zim_g)
-    zfit = np.empty_like(zfit_s)
-    zfit[order_idx] = zfit_s
+    zfit = np.empty(fs.size, dtype=np.complex128)
+    if data == "complex":  # the design matrix gives [Re; Im] of the model, R_inf, L, 1/C included
+        y = A @ x_all
+        zfit.real[order_idx] = y[:fs.size]
+        zfit.imag[order_idx] = y[fs.size:]
+    else:
+        w = 2 * np.pi * fs
+        zre_g = disc.A_re @ x
+        zim_g = disc.A_im @ x - cinv / w
+        if data == "imag":
+            R_inf = max(float(np.mean(zs.real - zre_g)), 0.0)
+            warnings.append("data='imag': R_inf estimated afterwards from the mean real residual")
+        if data == "real" and inductance:
+            r = zs.imag - zim_g
+            L = max(float(np.dot(w, r) / np.dot(w, w)), 0.0)
+            warnings.append("data='real': L estimated afterwards from the imaginary residual")
+        zfit[order_idx] = R_inf + zre_g + 1j * (w * L + zim_g)
     gamma = disc.B_fine @ x
     return DRTResult(
         tau=np.array(disc.tau_fine), gamma=gamma, R_inf=R_inf, L=L,

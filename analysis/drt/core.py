@@ -81,17 +81,18 @@ def validate_spectrum(freq, Z) -> tuple[np.ndarray, np.ndarray]:
     if f.size < 5:
         raise DRTError(f"a DRT needs at least 5 frequencies, got {f.size}")
     try:
-        f = f.astype(float)
-        z = z.astype(complex)
+        f = np.asarray(f, dtype=np.float64)
+        z = np.asarray(z, dtype=np.complex128)
     except (TypeError, ValueError) as exc:
         raise DRTError(f"freq and Z must be numeric: {exc}") from None
-    if not np.all(np.isfinite(f)):
+    if not np.isfinite(f).all():
         raise DRTError("freq contains NaN or inf")
-    if not np.all(np.isfinite(z)):
+    if not np.isfinite(z).all():
         raise DRTError(f"Z contains NaN or inf at {int(np.sum(~np.isfinite(z)))} point(s)")
-    if np.any(f <= 0):
+    if not (f > 0).all():
         raise DRTError("freq must be strictly positive (Hz)")
-    if np.any(np.diff(np.sort(f)) == 0):
+    fsort = np.sort(f)
+    if (fsort[1:] == fsort[:-1]).any():
         raise DRTError("freq contains duplicate frequencies")
     return f, z
 
@@ -345,6 +346,7 @@ def discretise(freq_sorted: np.ndarray, shape_coeff: float = 0.5, rbf: str = "ga
 def cache_clear() -> None:
     """Empty the matrix caches (used by benchmarks that time assembly on a new grid)."""
     _discretise_cached.cache_clear()
-    from analysis.drt import lam as _lam
+    from analysis.drt import compute as _compute, lam as _lam
 
     _lam.clear_cache()
+    _compute.clear_warm_starts()

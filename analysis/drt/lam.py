@@ -338,6 +338,16 @@ def _key(disc, shape_coeff, rbf, order, data, inductance, capacitance):
     return (disc.freq.tobytes(), float(shape_coeff), rbf, int(order), data, bool(inductance), bool(capacitance))
 
 
+def design_key(disc, shape_coeff, rbf, order, data, inductance, capacitance=False) -> tuple:
+    """Hashable key of a design (frequency grid bytes and settings) for :func:`design_cached`."""
+    return _key(disc, shape_coeff, rbf, order, data, inductance, capacitance)
+
+
+def design_cached(key: tuple) -> tuple:
+    """Cached ``(A, A.T @ A, p0)`` of a design identified by :func:`design_key`."""
+    return _design_cached(key)
+
+
 def design_for(disc, shape_coeff, rbf, order, data, inductance, capacitance=False):
     """Cached design matrix ``A``, ``A.T @ A`` and number of unpenalised columns."""
     return _design_cached(_key(disc, shape_coeff, rbf, order, data, inductance, capacitance))

@@ -121,7 +121,7 @@ def nnqp(H: np.ndarray, g: np.ndarray, constrained: np.ndarray | None = None, *,
         raise AnalysisError(f"nnqp: H has shape {H.shape}, expected ({n}, {n})")
     C = np.ones(n, bool) if constrained is None else np.asarray(constrained, bool)
     # Jacobi scaling: solve for y = x * d so that diag(H) = 1 (bounds are invariant)
-    d = np.sqrt(np.clip(np.diag(H), 1e-300, None))
+    d = np.sqrt(np.maximum(H.diagonal(), 1e-300))
     Hs = H / d[:, None] / d[None, :]
     gs = g / d
     tol = 1e-12 * max(float(np.max(np.abs(gs))), 1e-300)

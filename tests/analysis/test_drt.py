@@ -158,6 +158,73 @@ def test_nnqp_batch_equals_single_solves():
         assert np.allclose(A @ X[j], A @ ref, atol=1e-6 * np.abs(A @ ref).max())
 
 
+def _warm_sweep_cases():
+    hn = 10 + hn_impedance(F81, 50, 1e-3, 0.8, 0.7)
+    return [("2zarc", noisy(two_zarc(), 0.01, 3)), ("hn", noisy(hn, 0.01, 4)), ("clean", two_zarc())]
+
+
+@pytest.mark.parametrize("inductance", [False, True])
+def test_warm_started_resolve_equals_cold_solve(inductance):
+    """compute_drt re-uses A'b and the active set of the nearest previous lambda (lambda
+    slider); the result must be the cold solver's, and the exact optimum (KKT, scipy nnls)."""
+    from analysis.drt import compute as comp
+
+    up, down = np.logspace(-4, -1, 16), np.logspace(-1, -4, 7)
+    full = np.r_[np.logspace(-7, 0, 15), np.logspace(0, -7, 8)]
+    disc = core.discretise(F81, 0.5, "gaussian", 1)
+    _sel, A, AtA = lamm.selector_for(disc, 0.5, "gaussian", 1, "complex", inductance)
+    p0 = 2 if inductance else 1
+    P = np.asarray(disc.P)
+    Rp = np.linalg.cholesky(P + 1e-10 * np.max(np.diag(P)) * np.eye(P.shape[0])).T
+    for _name, Z in _warm_sweep_cases():
+        comp.clear_warm_starts()
+        b = np.concatenate([Z.real, Z.imag])
+        g = A.T @ b
+        for k, lam in enumerate(np.r_[up, down, full]):
+            res = compute_drt(F81, Z, lam=float(lam), inductance=inductance, kk=False)
+            xw = np.r_[res.R_inf, res.L, res.x] if inductance else np.r_[res.R_inf, res.x]
+            xc = comp.solve_fixed(A, P, p0, b, float(lam), AtA=AtA)  # cold start, reference
+            H = np.array(AtA)
+            H[p0:, p0:] += lam * P
+            obj = lambda v: 0.5 * v @ H @ v - g @ v  # noqa: E731
+            assert np.all(xw >= 0)
+            # same fitted impedance and objective at every lambda
+            assert np.max(np.abs(A @ (xw - xc))) <= 1e-10 * np.max(np.abs(b))
+            assert obj(xw) <= obj(xc) + 1e-13 * abs(obj(xc))
+            grad = H @ xw - g
+            assert np.all(np.abs(grad[xw > 0]) < 1e-9 * np.max(np.abs(g)))
+            assert np.all(grad[xw == 0] > -1e-9 * np.max(np.abs(g)))
+            if lam >= 1e-4:  # well-conditioned range (cond(H) < 1e7): the weights themselves agree
+                assert np.max(np.abs(xw - xc)) <= 1e-9 * np.max(np.abs(xc))
+                assert np.allclose(res.gamma, disc.B_fine @ xc[p0:], rtol=0, atol=1e-9 * np.max(res.gamma))
+            if k % 5 == 0:  # the exact optimum of the equivalent least-squares problem
+                Ast = np.vstack([A, np.hstack([np.zeros((P.shape[0], p0)), math.sqrt(lam) * Rp])])
+                x_ref, _ = nnls(Ast, np.concatenate([b, np.zeros(P.shape[0])]), maxiter=5000)
+                assert obj(xw) <= obj(x_ref) + 1e-12 * abs(obj(x_ref))
+                assert np.max(np.abs(A @ (xw - x_ref))) <= 1e-8 * np.max(np.abs(b))
+
+
+def test_warm_start_cache_is_bounded():
+    from analysis.drt import compute as comp
+
+    comp.clear_warm_starts()
+    for s in range(comp._WARM_CACHE_SIZE + 5):
+        Z = noisy(two_zarc(), 0.01, 100 + s)
+        for lam in (1e-3, 2e-3):
+            compute_drt(F81, Z, lam=lam, kk=False)
+    info = comp._data_state.cache_info()
+    assert info.currsize <= comp._WARM_CACHE_SIZE
+    Z = noisy(two_zarc(), 0.01, 100 + comp._WARM_CACHE_SIZE + 4)
+    for lam in np.logspace(-4, -2, 3 * comp._DataState.KEEP):
+        r = compute_drt(F81, Z, lam=float(lam), kk=False)
+    st = comp._data_state(comp._lam.design_key(core.discretise(F81), 0.5, "gaussian", 1, "complex", False),
+                          np.concatenate([Z.real, Z.imag]).tobytes(), False)
+    assert len(st.actives) == comp._DataState.KEEP
+    assert np.array_equal(st.actives[-1], np.r_[r.R_inf, r.x] <= 0)
+    comp.clear_warm_starts()
+    assert comp._data_state.cache_info().currsize == 0
+
+
 def test_nnqp_unconstrained_entries_and_bad_shape():
     H = np.array([[2.0, 0.5], [0.5, 1.0]])
     g = np.array([-1.0, 1.0])

@@ -70,12 +70,16 @@ class Server:
                 self.proc.wait(15)
 
 
-def start_server(args: list[str], stderr_path: str, timeout: float = 90) -> Server:
-    """Start ``ssb-explorer serve --address 127.0.0.1 --port <free> ARGS``; wait for /liveness."""
+def start_server(args: list[str], stderr_path: str, timeout: float = 90, env: dict | None = None) -> Server:
+    """Start ``ssb-explorer serve --address 127.0.0.1 --port <free> ARGS``; wait for /liveness.
+
+    ``env`` adds environment variables to the server's (e.g. ``SSB_SESSION_CHECK=1``).
+    """
     port = free_port()
     cmd = [sys.executable, "-m", "analysis.cli", "serve", "--address", "127.0.0.1", "--port", str(port), *args]
     err = open(stderr_path, "w")
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True,
+                            env={**os.environ, **env} if env else None)
     base = f"http://127.0.0.1:{port}"
     srv = Server(proc, base, stderr_path)
     deadline = time.time() + timeout
@@ -243,6 +247,35 @@ class BokehWS:
             return True
         return False
 
+    def _apply_patch(self, content: str) -> None:
+        """Keep the cached model attributes current (e.g. a slider whose range the server changed,
+        like the cycle slider when the cycle range narrows), as a browser's document would."""
+        try:
+            events = json.loads(content).get("events", [])
+        except (json.JSONDecodeError, AttributeError):
+            return
+        if getattr(self, "_by_id", None) is None:
+            by_id = {}
+
+            def walk(o):
+                if isinstance(o, dict):
+                    if o.get("type") == "object" and "id" in o:
+                        by_id.setdefault(o["id"], o)
+                    for v in o.values():
+                        walk(v)
+                elif isinstance(o, list):
+                    for v in o:
+                        walk(v)
+
+            walk(self.doc)
+            self._by_id = by_id
+        for ev in events:
+            if ev.get("kind") != "ModelChanged" or not isinstance(ev.get("model"), dict):
+                continue
+            obj = self._by_id.get(ev["model"].get("id"))
+            if obj is not None and "attr" in ev:
+                obj.setdefault("attributes", {})[ev["attr"]] = ev.get("new")
+
     async def change(self, model_id: str, attrs: dict, timeout: float = 60, quiet: float = 0.3) -> Update:
         """Set ``attrs`` of model ``model_id`` like a browser and time the server's reaction.
 
@@ -266,6 +299,8 @@ class BokehWS:
                 header, content = await self.recv(wait)
             except asyncio.TimeoutError:
                 break
+            if header["msgtype"] == "PATCH-DOC":
+                self._apply_patch(content)
             if header["msgtype"] != "PATCH-DOC" or not self._is_view_update(content, model_id):
                 continue
             now = time.perf_counter() - t0

@@ -8,11 +8,19 @@ blocks, so other users' sliders stay responsive.
 
 * **One client per server process**, created on first use (:func:`get_client`): connected to
   ``--dask-scheduler`` (``SSB_DASK_SCHEDULER``) when given, else to a ``LocalCluster`` of worker
-  processes (one thread each; ``SSB_DASK_WORKERS`` workers, default the CPU count).
+  processes (``SSB_DASK_WORKERS`` workers, default the usable CPU count), each with ONE thread
+  and single-threaded BLAS/OpenMP (:data:`WORKER_ENV` is put in the environment before the
+  worker process is spawned, i.e. before it imports numpy), so N workers use N cores and do not
+  oversubscribe them.
 * **Chunks**: the batch (first positional argument: an xarray object split along its first /
   ``batch_dim`` dimension, a numpy array along axis 0, or a list) is cut into chunks, sent to
   the workers inside the tasks and processed by the named analysis function there; the parts are concatenated
   back, so the result equals the direct call for functions that treat items independently.
+  By default there are :data:`CHUNKS_PER_WORKER` chunks per worker (enough to balance the
+  workers, few enough that per-call set-up such as DRT's per-lambda factorisations stays
+  small), and never fewer items per chunk than :data:`MIN_CHUNK` for the function. The big
+  shared matrices (DRT kernels, GSVD) are not shipped with the tasks: each worker builds them
+  once and keeps them in the analysis code's own bounded caches.
 * **Only registered functions** run (:data:`BATCH_FUNCTIONS`, names -> ``"module:function"``);
   workers import them by name, so the same code path works with any external scheduler whose
   workers have ssb-explorer installed.
@@ -26,6 +34,7 @@ blocks, so other users' sliders stay responsive.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import logging
@@ -55,6 +64,16 @@ UNSPLIT = {"dqdv_cycles"}
 #: functions that warm-start along the batch: chunk sizes are rounded up to a multiple of this
 #: keyword's value (its default in brackets) so chunk boundaries fall on chain boundaries
 ALIGN = {"fit_many": ("chain_length", 32)}
+#: default number of chunks per worker: 2 balances the workers (the last chunk leaves at most
+#: half a worker's share of idle time) while keeping per-call overheads of the batch functions low
+CHUNKS_PER_WORKER = 2
+#: smallest default chunk (items) per function; batch functions with a per-call set-up cost
+#: (drt_many factorises one matrix per distinct lambda in the chunk) lose efficiency below this
+MIN_CHUNK = {"drt_many": 500, "fit_many": 64}
+#: environment of LocalCluster worker processes, set before they are spawned (before numpy
+#: loads): one thread per worker and single-threaded BLAS/OpenMP, so N workers use N cores
+WORKER_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+              "VECLIB_MAXIMUM_THREADS": "1", "NUMEXPR_NUM_THREADS": "1"}
 CACHE_DIR = Path(".cache") / "jobs"
 _MEMO_SIZE = 16
 
@@ -110,19 +129,108 @@ def get_client():
     with _lock:
         if _client is not None and _client.status not in ("closed", "closing"):
             return _client
-        from distributed import Client, LocalCluster
+        from distributed import Client
 
         address = _config.get("address") or os.environ.get("SSB_DASK_SCHEDULER")
         if address:
             _client = Client(address, set_as_default=False, timeout="20s")
             log.info("connected to dask scheduler", extra={"ssb": {"scheduler": address}})
         else:
-            n = _config.get("n_workers") or int(os.environ.get("SSB_DASK_WORKERS", 0)) or os.cpu_count() or 1
-            _cluster = LocalCluster(n_workers=n, threads_per_worker=_config.get("threads_per_worker", 1),
-                                    processes=_config.get("processes", True), dashboard_address=None)
+            n = _config.get("n_workers") or int(os.environ.get("SSB_DASK_WORKERS", 0)) or _cpu_count()
+            _cluster = _local_cluster(n, _config.get("threads_per_worker", 1), _config.get("processes", True))
             _client = Client(_cluster, set_as_default=False)
             log.info("started local dask cluster", extra={"ssb": {"workers": n, "scheduler": _cluster.scheduler_address}})
         return _client
+
+
+def _cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def _local_cluster(n_workers: int, threads_per_worker: int, processes: bool):
+    """Start a LocalCluster whose worker processes get :data:`WORKER_ENV` before they start.
+
+    ``distributed`` applies ``distributed.nanny.pre-spawn-environ`` to the environment of the
+    process it spawns, but lets a variable already set in this process win over the config; the
+    single-thread values are therefore also put in ``os.environ`` while the nannies are created
+    (each nanny keeps its copy, so a worker respawned after a crash gets them too) and the
+    previous values restored afterwards. This process's own BLAS is already loaded and keeps
+    its threads: the direct in-process calls are not slowed.
+    """
+    import dask
+    from distributed import LocalCluster
+
+    env = dict(WORKER_ENV)
+    env["MALLOC_TRIM_THRESHOLD_"] = os.environ.get("MALLOC_TRIM_THRESHOLD_", "65536")
+    pre = {**(dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {}), **env}
+    with worker_environment(env), dask.config.set({"distributed.nanny.pre-spawn-environ": pre}):
+        return LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker,
+                            processes=processes, dashboard_address=None)
+
+
+@contextlib.contextmanager
+def worker_environment(env: dict[str, str] | None = None):
+    """Context in which ``os.environ`` holds ``env`` (default :data:`WORKER_ENV`), so processes
+    spawned inside it start with single-threaded BLAS; the previous values are restored after."""
+    env = dict(WORKER_ENV if env is None else env)
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def worker_settings(client=None) -> dict:
+    """Threads and thread-related environment of every worker: ``{address: {...}}``.
+
+    Each value holds ``nthreads`` (task threads of the worker), the worker process's
+    ``OMP_NUM_THREADS`` / ``OPENBLAS_NUM_THREADS`` / ``MKL_NUM_THREADS`` (None when unset) and
+    ``blas_threads``: the thread count OpenBLAS reports in that process (None when unknown).
+    """
+    client = client or get_client()
+    env = client.run(thread_settings)
+    info = client.scheduler_info(n_workers=-1).get("workers", {})
+    return {addr: {"nthreads": info.get(addr, {}).get("nthreads"), **env.get(addr, {})} for addr in env}
+
+
+def thread_settings() -> dict:
+    """This process's BLAS/OpenMP thread variables and the largest OpenBLAS thread count in use."""
+    import ctypes
+
+    import numpy  # noqa: F401  (loads numpy's BLAS, as any task would)
+
+    out: dict[str, Any] = {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                                          "MKL_NUM_THREADS")}
+    counts = []
+    try:
+        with open("/proc/self/maps") as f:
+            libs = {ln.split()[-1] for ln in f if "openblas" in ln and ln.rstrip().endswith(".so")}
+        for path in libs:
+            lib = ctypes.CDLL(path)
+            for name in ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads",
+                         "openblas_get_num_threads64_", "openblas_get_num_threads"):
+                if hasattr(lib, name):
+                    counts.append(int(getattr(lib, name)()))
+                    break
+    except OSError:  # pragma: no cover - not Linux
+        pass
+    out["blas_threads"] = max(counts) if counts else None
+    return out
+
+
+def default_chunk_size(fn_name: str, n_items: int, n_workers: int) -> int:
+    """Items per task when the caller gives none: :data:`CHUNKS_PER_WORKER` chunks per worker,
+    at least :data:`MIN_CHUNK` items for ``fn_name`` (and at least 1)."""
+    size = -(-max(n_items, 1) // (CHUNKS_PER_WORKER * max(n_workers, 1)))
+    return max(1, size, min(MIN_CHUNK.get(fn_name, 1), n_items))
 
 
 def shutdown() -> None:
@@ -420,7 +528,7 @@ def submit_batch(fn_name: str, batch, *args, store: str | os.PathLike | None = N
     store : path, optional
         Project store holding the result cache (default: no on-disk cache, memory only).
     chunk_size : int, optional
-        Items per task (default: about four tasks per worker).
+        Items per task (default :func:`default_chunk_size`: two tasks per worker).
     batch_dim : str or False, optional
         Dimension of an xarray batch to split along (default its first dimension); False runs
         the whole batch as one task (always so for :data:`UNSPLIT` functions).
@@ -459,7 +567,7 @@ def _start(job: Job, target: str, batch, args: tuple, kwargs: dict, chunk_size, 
         n_items = _n_items(batch, batch_dim or None)
         if chunk_size is None:
             n_workers = max(1, len(client.scheduler_info(n_workers=-1).get("workers", {})))
-            chunk_size = max(1, -(-n_items // (4 * n_workers)))
+            chunk_size = default_chunk_size(fn_name, n_items, n_workers)
         if fn_name in ALIGN:
             kw, default = ALIGN[fn_name]
             m = int(kwargs.get(kw, default))

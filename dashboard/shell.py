@@ -80,6 +80,10 @@ class App(pn.viewable.Viewer):
 
         Bootstrap rather than Fast/Material: those load web fonts from a CDN, and a lab server
         may have no internet (the browser console would fill with errors).
+
+        No header busy spinner: Panel drives it from one process-wide ``busy`` flag, so on a group
+        server every user's spinner would turn whenever anyone computes, and each of those
+        toggles is a message to every open session. Long jobs show their own progress bar.
         """
         tmpl = pn.template.BootstrapTemplate(
             title="ssb-explorer",
@@ -88,6 +92,7 @@ class App(pn.viewable.Viewer):
             theme=theme.current_theme(),
             header_background=theme.ACCENT,
             sidebar_width=330,
+            busy_indicator=None,
         )
         return tmpl
 

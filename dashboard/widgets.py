@@ -7,8 +7,73 @@ always fires (works around panel issue #2675, where ``value_throttled`` goes sta
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import panel as pn
 import param
+
+
+@contextmanager
+def _models_frozen(doc):
+    """Freeze ``doc``'s model graph; on exit recompute it only if it may have changed.
+
+    Bokeh recomputes the set of document models (a walk over every model of the page, ~50-100 ms
+    on the impedance page) whenever a freeze ends, even when the action only changed data
+    (``ColumnDataSource.data``, text, ranges). A change that adds or removes models always goes
+    through ``DocumentModelManager.invalidate`` (property values holding model references) or
+    changes the roots, so we watch for those and skip the walk otherwise. Falls back to Bokeh's
+    plain ``freeze`` if its internals differ from what this relies on.
+    """
+    mm = doc.models
+    if not all(hasattr(mm, a) for a in ("_push_freeze", "_pop_freeze", "_freeze_count", "invalidate", "recompute")) \
+            or mm._freeze_count > 0 or "invalidate" in vars(mm):  # unknown Bokeh, or already inside a batch
+        with mm.freeze():
+            yield
+        return
+    dirty = []
+    real_invalidate = mm.invalidate
+    roots = list(doc.roots)
+
+    def invalidate():
+        dirty.append(True)
+        real_invalidate()
+
+    mm.invalidate = invalidate
+    mm._push_freeze()
+    try:
+        yield
+    finally:
+        del mm.invalidate
+        changed = bool(dirty) or list(doc.roots) != roots
+        own = vars(mm).get("recompute")  # an instance-level override (tests) must survive
+        if not changed:
+            mm.recompute = lambda: None  # the graph is unchanged: the walk would find the same models
+        try:
+            mm._pop_freeze()
+        finally:
+            if not changed:
+                if own is None:
+                    del mm.recompute
+                else:
+                    mm.recompute = own
+
+
+@contextmanager
+def batched():
+    """Apply everything one user action causes as one batch.
+
+    Holds the session's Bokeh document (all property changes go to the browser in one message)
+    and freezes its model graph, so Bokeh recomputes the set of document models at most once per
+    action instead of once per changed plot or read-out (that recomputation walks the whole page
+    and was the largest server cost of a slider move), and not at all when the action only
+    changed data. Outside a server session it does nothing.
+    """
+    doc = pn.state.curdoc
+    if doc is None or not hasattr(doc, "models"):
+        yield
+        return
+    with pn.io.hold(doc), _models_frozen(doc):
+        yield
 
 
 def set_value(w, value) -> None:
@@ -63,7 +128,8 @@ def throttled(obj: param.Parameterized, pname: str, widget_cls=pn.widgets.Discre
     def _to_param(event):
         new = tuple(event.new) if isinstance(event.new, list) else event.new
         if new is not None and new != getattr(obj, pname):
-            setattr(obj, pname, new)
+            with batched():
+                setattr(obj, pname, new)
 
     def _to_widget(event):
         new = event.new

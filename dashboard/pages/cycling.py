@@ -5,10 +5,17 @@ of *every* half-cycle of the chosen direction is computed once per (dataset, dir
 resolution) with :func:`analysis.dqdv.dqdv_cycles` and cached; moving the cycle-range slider
 only slices that array, so a 400-cycle test stays responsive. More than ``MAX_CURVES`` selected
 cycles are decimated for display (evenly spaced, first and last kept; the plot title says so).
+
+Speed (one slider move): the selected range is shaded on the summary plots by a
+:class:`Highlight` (one Bokeh box per figure moved in place, the summary data are not
+re-rendered); the dQ/dV curves of the selected cycles are ONE Contours element (a single
+MultiLine) with the tracked peaks and windows in the same DynamicMap, and plot options are set
+once (:class:`Style`) instead of on every frame.
 """
 from __future__ import annotations
 
 import re
+import weakref
 from functools import lru_cache
 
 import holoviews as hv
@@ -18,6 +25,7 @@ import param
 
 from analysis.errors import SSBError
 from dashboard import data, theme
+from dashboard.live import live
 from dashboard.widgets import throttled
 
 if "Curve" not in dir(hv.opts):  # plain Python (tests, scripts): make hv.opts.<Element> available
@@ -28,6 +36,51 @@ MAX_CURVES = 40
 RESOLUTIONS_MV = [1.0, 2.0, 3.0, 5.0, 7.5, 10.0, 15.0, 20.0, 30.0]
 REF_LABELS = {"max": "maximum", "max_after_formation": "maximum after formation", "first": "first cycle"}
 _WINDOW_RE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(?:-|–|—|to|\.\.)\s*(\d+(?:\.\d*)?|\.\d+)\s*$")
+
+
+class Style:
+    """Plot options of one element type, processed ONCE.
+
+    ``.opts(...)`` on every frame of a DynamicMap (or on the DynamicMap, which re-applies them to
+    each frame) costs 1-5 ms per move. A Style keeps one styled template element alive and frames
+    are created with ``id=style.id``: they share its options tree, with no option processing.
+
+    Parameters
+    ----------
+    element_type : type
+        HoloViews element class (``hv.Contours``, ``hv.Scatter``...).
+    **opts
+        Its Bokeh plot and style options.
+    """
+
+    def __init__(self, element_type, **opts):
+        self._template = element_type([]).opts(**opts)  # alive as long as the Style: its tree stays
+        self.id = self._template.id
+
+
+#: styles of the derivative plot's layers (the curves carry their title per frame)
+_CURVES = Style(hv.Contours, color="Cycle", cmap=theme.SEQUENTIAL, colorbar=True, line_width=1.5,
+                colorbar_opts={"title": "cycle"}, **{**theme.PLOT_OPTS, "height": 430})
+_MARKS = Style(hv.Scatter, color=theme.OKABE_ITO[3], marker="x", size=7)
+_WINDOWS = Style(hv.VSpans, color="grey", alpha=0.1, line_alpha=0)
+_DERIV_OVERLAY = hv.opts.Overlay(legend_position="top_left")
+#: tracked peaks against cycle: one Okabe-Ito colour per window (categorical: the first n colours)
+_PEAK_OPTS = dict(framewise=True, color="Peak window", cmap=theme.OKABE_ITO, show_legend=True, line_width=2,
+                  **theme.PLOT_OPTS)
+_PEAK_POSITION = Style(hv.Contours, legend_position="bottom_left", **_PEAK_OPTS)
+_PEAK_HEIGHT = Style(hv.Contours, legend_position="top_right", **_PEAK_OPTS)
+
+
+def _finite_range(values: np.ndarray, name: str, pad: float) -> hv.Dimension:
+    """Dimension ``name`` whose range is the finite extent of ``values`` widened by ``pad`` of it
+    on each side (what HoloViews' padding would give; unset when there is no finite value)."""
+    v = np.asarray(values, dtype=float)
+    fin = v[np.isfinite(v)]
+    if not fin.size:
+        return hv.Dimension(name)
+    lo, hi = float(fin.min()), float(fin.max())
+    d = pad * (hi - lo) if hi > lo else 0.5
+    return hv.Dimension(name, range=(lo - d, hi + d))
 
 
 # ---------------------------------------------------------------------------------- cached calls
@@ -137,6 +190,115 @@ def decimate_cycles(cycles: np.ndarray, max_n: int = MAX_CURVES) -> np.ndarray:
     return cycles[idx]
 
 
+class Highlight:
+    """A moving highlight (a shaded x-range or one marker) as ONE Bokeh model per figure, moved in place.
+
+    HoloViews re-renders a whole overlay when any of its layers changes (ranges, options and the
+    bookkeeping of every layer: 10-15 ms per plot), even when only a shaded range or a marker
+    moves. A highlight that only moves is cheaper as a plain Bokeh model: :meth:`hook` (a
+    HoloViews plot hook of the data layer, so the data keep their DynamicMap and their zoom)
+    adds it to each figure once, and a watcher on ``deps`` sets its new position (in a served
+    app it goes out with the slider's batch; in a notebook it is pushed through the comm).
+
+    Parameters
+    ----------
+    owner : param.Parameterized
+        The page whose parameters place the highlight.
+    deps : list of str
+        Parameters that move it.
+    where : bound method
+        ``where(*args)`` -> ``(x0, x1)`` (data units) of the shaded range (``kind="box"``) or
+        ``(x, y)`` of the marker (``kind="marker"``); ``None`` hides it. Errors of the analysis
+        (:class:`analysis.errors.SSBError`, KeyError, ValueError) hide it too. Held weakly (as
+        ``legend``): the hook lives in HoloViews' global options store and must not keep a
+        closed session's page alive.
+    kind : {"box", "marker"}
+        A :class:`bokeh.models.BoxAnnotation` spanning the plot height, or a scatter marker.
+    style : dict
+        Bokeh properties of the box or of the marker glyph (colours, alpha, marker, size).
+    legend : bound method, optional
+        ``legend()`` -> the marker's legend label (added to the plot's legend when it has one).
+    args : tuple
+        Extra arguments of ``where``.
+    """
+
+    def __init__(self, owner: param.Parameterized, deps: list[str], where, kind: str = "box",
+                 style: dict | None = None, legend=None, args: tuple = ()):
+        self._where, self._args = weakref.WeakMethod(where), tuple(args)
+        self._legend = weakref.WeakMethod(legend) if legend is not None else None
+        self._kind, self._style = kind, dict(style or {})
+        self._models: list = []  # (weakref to the figure, box or marker renderer, legend item or None)
+        self._panes: list = []  # weakrefs to the panes showing it (notebook pushes)
+        self.tag = f"ssb-highlight-{id(self)}"
+        owner.param.watch(self._move, list(deps))
+
+    def _props(self) -> dict:
+        where = self._where()
+        try:
+            w = where(*self._args) if where is not None else None
+        except (SSBError, KeyError, ValueError, IndexError):
+            w = None
+        ok = w is not None and all(v is not None and np.isfinite(v) for v in w)
+        if self._kind == "box":
+            return {"left": float(w[0]), "right": float(w[1]), "visible": True} if ok else {"visible": False}
+        return {"data": {"x": [float(w[0])], "y": [float(w[1])]} if ok else {"x": [], "y": []}}
+
+    def _apply(self, model, legend_item, props: dict) -> None:
+        if self._kind == "box":
+            model.update(**props)
+        else:
+            model.data_source.data = props["data"]
+            if legend_item is not None and self._label() is not None:
+                legend_item.label = {"value": self._label()}
+
+    def _label(self) -> str | None:
+        fn = self._legend() if self._legend is not None else None
+        return fn() if fn is not None else None
+
+    def hook(self, plot, element) -> None:
+        """HoloViews hook: put the highlight on ``plot``'s figure (once) at its current place."""
+        from bokeh.models import BoxAnnotation, ColumnDataSource, LegendItem
+
+        fig = plot.state
+        self._models[:] = [e for e in self._models if e[0]() is not None]  # figures still alive
+        entry = next((e for e in self._models if e[0]() is fig), None)
+        if entry is None:
+            if self._kind == "box":
+                model = BoxAnnotation(level="underlay", line_alpha=0, tags=[self.tag], **self._style)
+                fig.add_layout(model)
+            else:
+                model = fig.scatter("x", "y", source=ColumnDataSource({"x": [], "y": []}), **self._style)
+                model.tags = [self.tag]
+            entry = (weakref.ref(fig), model, None)
+            self._models.append(entry)
+        _, model, item = entry
+        if self._kind == "marker" and self._label() is not None and fig.legend:
+            legend = fig.legend[0]  # HoloViews rebuilds its legend on a re-render: add ours again
+            if not any(model in it.renderers for it in legend.items):
+                item = LegendItem(label={"value": self._label()}, renderers=[model])
+                legend.items.append(item)
+                self._models[self._models.index(entry)] = (entry[0], model, item)
+        self._apply(model, item, self._props())
+
+    def pane(self, obj, **kw) -> pn.pane.HoloViews:
+        """``pn.pane.HoloViews(obj, **kw)``, remembered so notebook updates can be pushed."""
+        p = pn.pane.HoloViews(obj, **kw)
+        self._panes.append(weakref.ref(p))
+        return p
+
+    def _move(self, *_events) -> None:
+        if not self._models:
+            return
+        props = self._props()
+        for _, model, item in self._models:
+            self._apply(model, item, props)
+        doc = pn.state.curdoc
+        if doc is None or doc.session_context is None:  # notebook: send through the comm
+            from panel.io.notebook import push_notebook
+
+            push_notebook(*[p for p in (r() for r in self._panes) if p is not None])
+
+
 def _fmt_c(c: float) -> str:
     if not np.isfinite(c):
         return "?"
@@ -171,6 +333,9 @@ class CyclingExplorer(pn.viewable.Viewer):
         self.dataset = dataset or (self.param.dataset.objects[0] if self.param.dataset.objects else None)
         self._on_dataset()
         self._widgets = self._make_widgets()
+        # the selected range, shaded on the summary plots: moved in place, the data stay put
+        self._range_shade = Highlight(self, ["cycle_range"], self._span_bounds, "box",
+                                      {"fill_color": theme.OKABE_ITO[5], "fill_alpha": 0.15})
 
     # ------------------------------------------------------------------ state
     def url_params(self) -> list[str]:
@@ -307,13 +472,12 @@ class CyclingExplorer(pn.viewable.Viewer):
             return None, (hv.Curve([], "Cycle", ylabel)).opts(
                 title=f"Cannot summarise this cell: {exc}", **theme.PLOT_OPTS)
 
-    @param.depends("cycle_range")
-    def span(self):
-        """The selected cycle range, shaded (on the summary plots against cycle)."""
+    def _span_bounds(self) -> tuple[float, float]:
+        """x extent (cycle) of the shading of the selected cycle range on the summary plots."""
         a, b = self._range()
-        return hv.VSpan(a - 0.5, b + 0.5).opts(color=theme.OKABE_ITO[5], alpha=0.15, line_alpha=0)
+        return a - 0.5, b + 0.5
 
-    @param.depends("dataset", "reference", "cycle_range")
+    @param.depends("dataset", "reference")
     def capacity_plot(self):
         """Charge and discharge capacity (specific when available) against cycle."""
         s, err = self._summary_or_error("Capacity")
@@ -323,12 +487,12 @@ class CyclingExplorer(pn.viewable.Viewer):
         c = s["cycle"].values
         yl = f"Capacity ({unit})"
         ch = hv.Scatter((c, s[cvar].values), "Cycle", yl, label="charge").opts(
-            color=theme.OKABE_ITO[3], size=4, marker="triangle")
+            color=theme.OKABE_ITO[3], size=4, marker="triangle", title="Capacity",
+            **theme.PLOT_OPTS)
         di = hv.Scatter((c, s[dvar].values), "Cycle", yl, label="discharge").opts(color=theme.OKABE_ITO[0], size=4)
-        return (self.span() * ch * di).opts(title="Capacity", legend_position="bottom_left", xlabel="Cycle",
-                                             ylabel=yl, **theme.PLOT_OPTS)
+        return ch * di
 
-    @param.depends("dataset", "reference", "cycle_range")
+    @param.depends("dataset", "reference")
     def ce_plot(self):
         """Coulombic efficiency (%) against cycle (convention in the axis label)."""
         s, err = self._summary_or_error("CE (%)")
@@ -337,10 +501,10 @@ class CyclingExplorer(pn.viewable.Viewer):
         conv = s.attrs.get("ce_convention", "")
         yl = f"CE, {conv} (%)"
         sc = hv.Scatter((s["cycle"].values, s["coulombic_efficiency"].values), "Cycle", yl).opts(
-            color=theme.OKABE_ITO[2], size=4)
-        return (self.span() * sc).opts(title="Coulombic efficiency", xlabel="Cycle", ylabel=yl, **theme.PLOT_OPTS)
+            color=theme.OKABE_ITO[2], size=4, title="Coulombic efficiency", **theme.PLOT_OPTS)
+        return hv.Overlay([sc])
 
-    @param.depends("dataset", "reference", "cycle_range")
+    @param.depends("dataset", "reference")
     def retention_plot(self):
         """Capacity retention (%) against cycle, relative to the chosen reference."""
         s, err = self._summary_or_error("Retention (%)")
@@ -348,13 +512,12 @@ class CyclingExplorer(pn.viewable.Viewer):
             return err
         ref = s.attrs.get("retention_reference_cycle")
         sc = hv.Curve((s["cycle"].values, s["retention"].values), "Cycle", "Retention (%)").opts(
-            color=theme.OKABE_ITO[0], line_width=2)
-        line = hv.HLine(100).opts(color="grey", line_dash="dashed", line_width=1)
-        return (self.span() * line * sc).opts(
-            title=f"Retention vs cycle {ref} ({REF_LABELS[self.reference]})", xlabel="Cycle", ylabel="Retention (%)",
+            color=theme.OKABE_ITO[0], line_width=2, title=f"Retention vs cycle {ref} ({REF_LABELS[self.reference]})",
             **theme.PLOT_OPTS)
+        line = hv.HLine(100).opts(color="grey", line_dash="dashed", line_width=1)
+        return sc * line
 
-    @param.depends("dataset", "reference", "cycle_range")
+    @param.depends("dataset", "reference")
     def polarisation_plot(self):
         """Polarisation (mean charge V - mean discharge V) against cycle."""
         s, err = self._summary_or_error("Polarisation (V)")
@@ -363,11 +526,11 @@ class CyclingExplorer(pn.viewable.Viewer):
         c = s["cycle"].values
         yl = "Polarisation (V)"
         p1 = hv.Curve((c, s["polarisation"].values), "Cycle", yl, label="mean V (energy/capacity)").opts(
-            color=theme.OKABE_ITO[4], line_width=2)
+            color=theme.OKABE_ITO[4], line_width=2, title="Polarisation",
+            **theme.PLOT_OPTS)
         p2 = hv.Curve((c, s["polarisation_mid"].values), "Cycle", yl, label="at half capacity").opts(
             color=theme.OKABE_ITO[1], line_width=1.5, line_dash="dashed")
-        return (self.span() * p1 * p2).opts(title="Polarisation", legend_position="top_left", xlabel="Cycle",
-                                             ylabel=yl, **theme.PLOT_OPTS)
+        return p1 * p2
 
     @param.depends("dataset")
     def rate_plot(self):
@@ -394,51 +557,82 @@ class CyclingExplorer(pn.viewable.Viewer):
             fontscale=1.05, title=f"Rate capability: {nb} blocks of equal C-rate ({basis})")
         return pn.pane.HoloViews(bars, sizing_mode="stretch_width")
 
-    @param.depends("dataset", "cycle_range", "mode", "direction", "resolution_mV", "windows")
-    def derivative_plot(self):
-        """dQ/dV (or dV/dQ) curves of the selected cycles, coloured by cycle (cividis)."""
+    def _deriv_dims(self) -> tuple[str, str]:
+        """(x label, y label) of the derivative plot in the current mode."""
+        return ("Capacity (mAh)", "dV/dQ (V/mAh)") if self.mode == "dV/dQ" else ("Voltage (V)", "dQ/dV (mAh/V)")
+
+    def _shown_cycles(self, cyc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(selected, shown) cycles of the range: at most ``MAX_CURVES`` shown, evenly spaced."""
         a, b = self._range()
-        dv = self.mode == "dV/dQ"
-        xl, yl = ("Capacity (mAh)", "dV/dQ (V/mAh)") if dv else ("Voltage (V)", "dQ/dV (mAh/V)")
+        sel = cyc[(cyc >= a) & (cyc <= b)]
+        return sel, decimate_cycles(sel)
+
+    def _curves_and_marks(self) -> list:
+        """[curves, tracked peaks] of the selected cycles.
+
+        The curves are ONE Contours element (a path per cycle coloured by its ``Cycle`` value,
+        drawn as a single MultiLine); the peaks one Scatter (dQ/dV mode only). The dimension
+        ranges are set from the plotted arrays, so HoloViews does not scan every path again.
+        """
+        a, b = self._range()
+        xl, yl = self._deriv_dims()
         try:
             da = self._deriv()
         except SSBError as exc:
-            return hv.Contours([], [xl, yl]).opts(title=f"{self.mode}: {exc}", **theme.PLOT_OPTS)
+            empty = hv.Contours([], [xl, yl], vdims=["Cycle"], id=_CURVES.id).opts(title=f"{self.mode}: {exc}")
+            return [empty, hv.Scatter([], xl, yl, label="tracked peaks", id=_MARKS.id)]
         cyc = da["cycle"].values
-        sel = cyc[(cyc >= a) & (cyc <= b)]
-        show = decimate_cycles(sel)
-        sub = da.sel(cycle=show)
-        v = sub["voltage"].values
-        paths = []
-        for i, c in enumerate(show):
-            y = sub.values[i]
-            x = sub["capacity"].values[i] if dv else v
-            paths.append({xl: x, yl: y, "Cycle": int(c)})
+        sel, show = self._shown_cycles(cyc)
+        idx = np.searchsorted(cyc, show)  # cycles are sorted: rows of the cached whole-test array
+        ys = da.values[idx]
+        if self.mode == "dV/dQ":
+            xs = da["capacity"].values[idx]
+            paths = [{xl: xs[k], yl: ys[k], "Cycle": int(c)} for k, c in enumerate(show)]
+        else:
+            xs = da["voltage"].values
+            paths = [{xl: xs, yl: ys[k], "Cycle": int(c)} for k, c in enumerate(show)]
         title = f"{self.mode}, {self.direction}, cycles {a}–{b}"
         if show.size < sel.size:
             title += f" (showing {show.size} of {sel.size}, evenly spaced)"
         title += f" · {float(self.resolution_mV):g} mV"
-        cmap_lim = (float(show.min()), float(max(show.max(), show.min() + 1))) if show.size else (0.0, 1.0)
-        # Contours (one scalar per path) renders as a single MultiLine ~8x faster than Path
-        path = hv.Contours(paths, [xl, yl], vdims=["Cycle"]).opts(
-            color="Cycle", cmap=theme.SEQUENTIAL, clim=cmap_lim, colorbar=True, line_width=1.5,
-            colorbar_opts={"title": "cycle"}, tools=["hover"])
-        wins, px, py = (), np.array([]), np.array([])
-        if not dv:
+        clim = (float(show.min()), float(max(show.max(), show.min() + 1))) if show.size else (0.0, 1.0)
+        kx, ky = _finite_range(xs, xl, 0.1), _finite_range(ys, yl, 0.07)
+        curves = hv.Contours(paths, [kx, ky], vdims=[hv.Dimension("Cycle", range=clim)], id=_CURVES.id).opts(
+            title=title)
+        return [curves, self._peak_marks(show, kx, ky)]
+
+    def _peak_marks(self, show: np.ndarray, kx, ky):
+        """Scatter of the tracked peaks (position, height) in the shown cycles (dQ/dV mode only)."""
+        px = py = np.array([])
+        if self.mode != "dV/dQ":
             try:
-                wins = self.effective_windows()
-                tp = self._peaks().sel(cycle=show)
-                ok = tp["is_peak"].values
-                px = np.where(ok, tp["position"].values, np.nan).ravel()
-                py = np.where(ok, tp["height"].values, np.nan).ravel()
+                tp = self._peaks()
+                tc = tp["cycle"].values
+                idx = np.searchsorted(tc, show[np.isin(show, tc)])
+                ok = tp["is_peak"].values[idx]
+                px = np.where(ok, tp["position"].values[idx], np.nan).ravel()
+                py = np.where(ok, tp["height"].values[idx], np.nan).ravel()
             except (SSBError, ValueError):
                 pass
-        spans = hv.VSpans([tuple(w) for w in wins], kdims=[xl, "x1"]).opts(color="grey", alpha=0.1, line_alpha=0)
-        marks = hv.Scatter((px, py), xl, yl, label="tracked peaks").opts(
-            color=theme.OKABE_ITO[3], marker="x", size=7)
-        opts = {**theme.PLOT_OPTS, "height": 430}
-        return (spans * path * marks).opts(hv.opts.Contours(**opts), hv.opts.Overlay(title=title, legend_position="top_left",
-                                                                                 xlabel=xl, ylabel=yl))
+        return hv.Scatter((px, py), kx, ky, label="tracked peaks", id=_MARKS.id)
+
+    def _peak_windows(self):
+        """The peak windows (V), shaded (dQ/dV mode; empty in dV/dQ mode)."""
+        xl, _ = self._deriv_dims()
+        wins = ()
+        if self.mode != "dV/dQ":
+            try:
+                wins = self.effective_windows()
+            except (SSBError, ValueError):
+                pass
+        return hv.VSpans([tuple(w) for w in wins], kdims=[xl, "x1"], id=_WINDOWS.id)
+
+    @param.depends("dataset", "cycle_range", "mode", "direction", "resolution_mV", "windows")
+    def derivative_plot(self):
+        """dQ/dV (or dV/dQ) curves of the selected cycles coloured by cycle (cividis), the tracked
+        peaks and the peak windows: three elements with their styles set once (:class:`Style`),
+        so any change is one plot update of three glyphs."""
+        return hv.Overlay([self._peak_windows(), *self._curves_and_marks()]).opts(_DERIV_OVERLAY)
 
     def _peak_curves(self, var: str, ylabel: str, title: str, legend: str):
         """One Contours element (a path per peak window, Okabe-Ito by window): a fixed plot structure,
@@ -454,11 +648,10 @@ class CyclingExplorer(pn.viewable.Viewer):
                               "Peak window": f"{w[0]:g}–{w[1]:g} V"})
         except (SSBError, ValueError) as exc:
             err = f": {exc}"
-        cmap = theme.OKABE_ITO[:max(len(paths), 1)]
-        lines = hv.Contours(paths, ["Cycle", ylabel], vdims=["Peak window"]).opts(
-            framewise=True, color="Peak window", cmap=cmap, show_legend=True, line_width=2, legend_position=legend,
-            title=title + err, **theme.PLOT_OPTS)
-        return lines
+        style = _PEAK_POSITION if var == "position" else _PEAK_HEIGHT
+        kx = _finite_range(np.concatenate([p["Cycle"] for p in paths]) if paths else [], "Cycle", 0.05)
+        ky = _finite_range(np.concatenate([p[ylabel] for p in paths]) if paths else [], ylabel, 0.05)
+        return hv.Contours(paths, [kx, ky], vdims=["Peak window"], id=style.id).opts(title=title + err)
 
     @param.depends("dataset", "direction", "resolution_mV", "windows")
     def peak_position_plot(self):
@@ -477,15 +670,22 @@ class CyclingExplorer(pn.viewable.Viewer):
         def dm(m):
             return pn.pane.HoloViews(hv.DynamicMap(m), sizing_mode="stretch_width")
 
+        def ranged(m, legend=None):
+            # the summary data (a DynamicMap: zoom survives) carry the cycle-range shading as a
+            # Highlight: a range move only moves the shading, the data are not re-rendered
+            shade = self._range_shade
+            opts = {"hooks": [shade.hook], **({"legend_position": legend} if legend else {})}
+            return shade.pane(hv.DynamicMap(m).opts(hv.opts.Overlay(**opts)), sizing_mode="stretch_width")
+
         return pn.Column(
             pn.pane.Markdown("## Cycling & dQ/dV explorer\nPer-cycle capacity, coulombic efficiency, retention "
                              "and polarisation; rate capability; differential capacity of the selected cycles "
                              "with redox peaks tracked across the whole test. Sample data are **synthetic** "
                              "(studies S2, S4, S5)."),
-            self.readout,
-            self.messages,
-            pn.Row(dm(self.capacity_plot), dm(self.retention_plot), sizing_mode="stretch_width"),
-            pn.Row(dm(self.ce_plot), dm(self.polarisation_plot), sizing_mode="stretch_width"),
+            live(self.readout),
+            live(self.messages),
+            pn.Row(ranged(self.capacity_plot, "bottom_left"), ranged(self.retention_plot), sizing_mode="stretch_width"),
+            pn.Row(ranged(self.ce_plot), ranged(self.polarisation_plot, "top_left"), sizing_mode="stretch_width"),
             pn.Row(dm(self.derivative_plot), sizing_mode="stretch_width"),
             pn.Row(dm(self.peak_position_plot), dm(self.peak_height_plot), sizing_mode="stretch_width"),
             pn.panel(self.rate_plot, sizing_mode="stretch_width"),

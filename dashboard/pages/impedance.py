@@ -12,11 +12,21 @@ All heavy results are cached in module-level ``functools.lru_cache`` functions k
 primitives (dataset name, cycle/point numbers, tuples, rounded floats); the DRT matrices
 themselves are cached inside :mod:`analysis.drt` per frequency grid, so a lambda move only
 re-solves the small non-negative QP.
+
+Speed (one slider move redraws only what it changes): every plot is an overlay of layers, each a
+DynamicMap on its own stream whose key (:meth:`DRTExplorer._sync`) holds exactly the layer's
+inputs; the streams that changed fire together, so each plot updates once and HoloViews redraws
+only the changed layers (the τ-region shading is a static layer; a lambda move leaves the circuit
+fit alone). Layers return clones of option-styled templates (:func:`_tmpl`: no option processing per
+frame) and use vectorised elements (``VSpans``/``HSpans``/``VLines``, one ``Segments`` for several
+lines). The shown cycle/point on the 2-D map and the tracks is a Bokeh ``Span`` moved in place, so a
+cycle move does not redraw the map or the tracks.
 """
 from __future__ import annotations
 
 import math
 import re
+import weakref
 from functools import lru_cache
 
 import holoviews as hv
@@ -28,6 +38,7 @@ import param
 
 from analysis.errors import SSBError
 from dashboard import data, theme
+from dashboard.live import live
 from dashboard.widgets import set_value, throttled
 
 if "Curve" not in dir(hv.opts):  # no hv.extension yet (plain Python, tests)
@@ -47,6 +58,13 @@ UNIT_TEXT = {"ohm": "Ω", "F s^(n-1)": "F·s^(n−1)", "ohm s^-0.5": "Ω·s^−�
 _NUM = r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
 _REGION_RE = re.compile(
     rf"^\s*(?:(?P<name>[A-Za-z][\w ]*?)\s*[:=]\s*)?(?P<lo>{_NUM})\s*(?:-|–|—|\.\.|to|,)\s*(?P<hi>{_NUM})\s*$")
+
+
+#: layer keys (see DRTExplorer._sync): which inputs each plot layer depends on
+LAYER_KEYS = ("spec", "fit", "drt", "peaks", "regions", "map", "tracks")
+#: one stream class per layer key (distinct parameter names: HoloViews merges the contents of streams
+#: triggered together)
+_LAYER_STREAMS = {k: hv.streams.Stream.define(f"Layer_{k}", **{f"key_{k}": None}) for k in LAYER_KEYS}
 
 
 class RegionError(SSBError, ValueError):
@@ -184,6 +202,7 @@ def _full_map(name: str, axis: str, key: int, lam, lam_method: str, inductance: 
     return drt_many(sub[["z_real", "z_imag"]], lam=lam, lam_method=lam_method, inductance=inductance)
 
 
+@lru_cache(maxsize=256)
 def drt_map(name: str, axis: str, cycles: tuple, point: int, cycle: int, lam, lam_method: str,
             inductance: bool):
     """2-D DRT: the spectra of ``cycles`` at ``point`` (dims cycle, tau) for ``axis="cycle"``,
@@ -215,11 +234,12 @@ def _full_tracks(name: str, axis: str, key: int, lam, lam_method: str, inductanc
     return peaks, regs
 
 
+@lru_cache(maxsize=256)
 def drt_tracks(name: str, axis: str, cycles: tuple, point: int, cycle: int, lam, lam_method: str,
                inductance: bool, regions: tuple, deconvolve: bool):
     """(peaks DataFrame with column ``row``, region resistances Dataset) along the map's rows.
 
-    ``regions`` is a tuple of ``(name, tau_lo, tau_hi)``.
+    ``regions`` is a tuple of ``(name, tau_lo, tau_hi)``. Cached: treat the results as read-only.
     """
     key = int(point) if axis == "cycle" else int(cycle)
     peaks, regs = _full_tracks(name, axis, key, lam, lam_method, inductance, regions, deconvolve)
@@ -234,6 +254,170 @@ def drt_tracks(name: str, axis: str, cycles: tuple, point: int, cycle: int, lam,
         peaks = peaks.copy()
         peaks["row"] = peaks["label"].map(order)
     return peaks, regs
+
+
+@lru_cache(maxsize=256)
+def _map_arrays(name: str, axis: str, cycles: tuple, point: int, cycle: int, lam, lam_method: str,
+                inductance: bool, regions: tuple, deconvolve: bool):
+    """(log10 tau, gamma rows x tau, peak log10 tau, peak row) of the 2-D map, as read-only arrays."""
+    m = drt_map(name, axis, cycles, point, cycle, lam, lam_method, inductance)
+    peaks, _ = drt_tracks(name, axis, cycles, point, cycle, lam, lam_method, inductance, regions, deconvolve)
+    out = (np.log10(m["tau"].values), np.asarray(m["gamma"].values, float),
+           np.asarray(peaks["log10_tau"], float), np.asarray(peaks["row"], float))
+    for a in out:
+        a.flags.writeable = False
+    return out
+
+
+@lru_cache(maxsize=256)
+def _region_series(name: str, axis: str, cycles: tuple, point: int, cycle: int, lam, lam_method: str,
+                   inductance: bool, regions: tuple, deconvolve: bool) -> dict:
+    """``{"R∞": ..., region name: ...}`` resistances (ohm) along the map's rows."""
+    m = drt_map(name, axis, cycles, point, cycle, lam, lam_method, inductance)
+    _, regs = drt_tracks(name, axis, cycles, point, cycle, lam, lam_method, inductance, regions, deconvolve)
+    return {"R∞": np.asarray(m["R_inf"].values, float), **{n: np.asarray(regs[n].values, float) for n in regs.data_vars}}
+
+
+@lru_cache(maxsize=512)
+def _fit_impedance(name: str, cycle: int, point: int, circuit: str):
+    """(Z ohm, f Hz) of the circuit fit on 200 log-spaced frequencies over the measured range (NaN if it failed)."""
+    from analysis.eis import Circuit
+
+    f, _ = spectrum(name, cycle, point)
+    fd = np.logspace(np.log10(f.min()), np.log10(f.max()), 200)
+    fit = circuit_fit(name, cycle, point, circuit)
+    zf = Circuit(circuit).impedance(fd, fit.params) if fit.success else np.full(fd.size, np.nan + 0j)
+    zf.flags.writeable = False
+    fd.flags.writeable = False
+    return zf, fd
+
+
+@lru_cache(maxsize=64)
+def _cycle_values(name: str) -> tuple:
+    """Measured cycle numbers of dataset ``name``."""
+    return tuple(int(c) for c in data.load(name)["cycle"].values)
+
+
+@lru_cache(maxsize=1024)
+def _point_label(name: str, point: int, cycle: int) -> str:
+    ds = data.load(name)
+    s = ds.sel(point=point)
+    v = float(s["voltage"].sel(cycle=cycle)) if "voltage" in s.coords else float("nan")
+    soc = float(s["soc"].sel(cycle=cycle)) if "soc" in s.coords else float("nan")
+    d = int(s["direction"]) if "direction" in s.coords else 0
+    return f"{v:.2f} V {_arrow(d)} {_dir_text(d)}, SOC {soc:.0f} %"
+
+
+@lru_cache(maxsize=1024)
+def _point_median_label(name: str, point: int) -> str:
+    """'#2: 1.50 V ↑ SOC 40 %' of a point (median voltage and SOC over the cycles)."""
+    s = data.load(name).sel(point=point)
+    v = float(np.nanmedian(s["voltage"].values)) if "voltage" in s.coords else float("nan")
+    soc = float(np.nanmedian(s["soc"].values)) if "soc" in s.coords else float("nan")
+    d = int(s["direction"]) if "direction" in s.coords else 0
+    return f"#{point}: {v:.2f} V {_arrow(d)} SOC {soc:.0f} %"
+
+
+@lru_cache(maxsize=256)
+def _cycle_rows(cycles: tuple):
+    """("cycle", yticks, rows) of a map over ``cycles`` (about 10 ticks)."""
+    rows = tuple(cycles)
+    step = max(1, int(math.ceil(len(rows) / 10)))
+    return "cycle", [(i, str(c)) for i, c in enumerate(rows) if i % step == 0], rows
+
+
+@lru_cache(maxsize=256)
+def _point_rows(name: str, cycle: int):
+    """(y label, voltage ticks, rows) of a map over the points of ``cycle``."""
+    ds = data.load(name)
+    rows = tuple(int(p) for p in ds["point"].values)
+    ticks = []
+    for i, p in enumerate(rows):
+        s = ds.sel(point=p, cycle=cycle)
+        d = int(s["direction"]) if "direction" in s.coords else 0
+        ticks.append((i, f"{float(s['voltage']):.2f} V {_arrow(d)}"))
+    return "point (voltage, ↑ charge / ↓ discharge)", ticks, rows
+
+
+def _segments(x, series: dict) -> tuple:
+    """Columns (x0, y0, x1, y1, name) of an ``hv.Segments`` drawing each ``{name: y}`` series as a
+    line through ``(x, y)``: one vectorised glyph for several lines (a ``Path`` or one ``Curve`` per
+    series is much slower to update); the name is the value dimension used for the colour."""
+    x = np.asarray(x, float)
+    n = max(x.size - 1, 0)
+    ys = [np.asarray(v, float) for v in series.values()]
+    cat = np.concatenate if ys else (lambda _: np.zeros(0))
+    return (np.tile(x[:-1], len(ys)), cat([y[:-1] for y in ys]), np.tile(x[1:], len(ys)), cat([y[1:] for y in ys]),
+            np.repeat(np.array(list(series), dtype=object), n))
+
+
+def _underlay(plot, element):
+    """HoloViews hook: draw the element's glyph below the data (level ``underlay``)."""
+    r = plot.handles.get("glyph_renderer")
+    if r is not None and r.level != "underlay":
+        r.level = "underlay"
+
+
+@lru_cache(maxsize=64)
+def _tmpl(name: str):
+    """Empty, styled element ``name``: layers ``clone`` it with data, so options are processed once."""
+    o = theme.PLOT_OPTS
+    bare = {k: v for k, v in o.items() if k != "tools"}  # annotations: no hover
+    oi = theme.OKABE_ITO
+    Zr, Zi, F = "Z' (Ω)", "-Z'' (Ω)", "f (Hz)"
+    kk, tau, g = "KK residual (%)", "τ (s)", "γ (Ω)"
+    kk_cmap = {"Δ real": oi[0], "Δ imag": oi[1]}
+    ann = {"apply_ranges": False, "hooks": [_underlay]}  # shading/lines: no effect on the axes, drawn below the data
+    specs = {
+        "nyq_data": lambda: hv.Scatter([], Zr, [Zi, F], label="data").opts(
+            color=oi[0], size=6, legend_position="bottom_right", **o),
+        "nyq_fit": lambda: hv.Curve([], Zr, Zi, label="circuit fit").opts(color=oi[3], line_width=2, **o),
+        "nyq_drt": lambda: hv.Curve([], Zr, Zi, label="DRT model").opts(
+            color=oi[2], line_width=2, line_dash="dashed", **o),
+        "bode_mod_data": lambda: hv.Scatter([], F, "|Z| (Ω)").opts(
+            color=oi[0], size=5, logx=True, logy=True, title="Bode: modulus", **o),
+        "bode_mod_fit": lambda: hv.Curve([], F, "|Z| (Ω)").opts(color=oi[3], line_width=2, logx=True, logy=True, **o),
+        "bode_ph_data": lambda: hv.Scatter([], F, "-phase (°)").opts(
+            color=oi[0], size=5, logx=True, title="Bode: phase", **o),
+        "bode_ph_fit": lambda: hv.Curve([], F, "-phase (°)").opts(color=oi[3], line_width=2, logx=True, **o),
+        # the ± threshold band; its dashed grey outline draws the threshold lines
+        "kk_band": lambda: hv.HSpans([], vdims=["status"]).opts(
+            fill_color=hv.dim("status").categorize({"passed": oi[2], "failed": oi[3]}), fill_alpha=0.07,
+            line_color="grey", line_dash="dashed", line_width=1, line_alpha=1, **ann),
+        "kk_lines_data": lambda: hv.Segments(([], [], [], [], []),
+                                              [F, kk, "x1", "y1"], ["series"]).opts(
+            color="series", cmap=kk_cmap, line_width=2, logx=True, padding=(0, 0.1), xlabel=F, ylabel=kk,
+            show_legend=False, **bare),  # the legend comes from the points (one legend item per colour)
+        "kk_points": lambda: hv.Scatter([], F, [kk, "series"]).opts(
+            color="series", cmap=kk_cmap, size=4, logx=True, show_legend=True, legend_position="bottom_left", **o),
+        "drt_curve": lambda: hv.Curve([], tau, g, label="γ(τ)").opts(
+            color=oi[0], line_width=2.5, logx=True, **o),
+        "drt_peaks": lambda: hv.Scatter([], tau, g, label="peaks").opts(
+            color=oi[3], size=9, marker="triangle", logx=True, legend_position="top_left", **o),
+        "drt_regions": lambda: hv.VSpans([], vdims=["color"]).opts(  # the τ axis spans the regions
+            color="color", alpha=0.09, line_alpha=0, hooks=[_underlay]),
+        "map_image": lambda: hv.Image(np.zeros((1, 1)), kdims=["log10 τ (s)", "cycle"], vdims=[g]).opts(
+            cmap=theme.SEQUENTIAL, colorbar=True, clabel=g, responsive=True, height=340, tools=["hover"],
+            active_tools=["wheel_zoom"], fontscale=1.05, shared_axes=False),  # rows are an index: not linked
+        "map_peaks": lambda: hv.Scatter([], "log10 τ (s)", "cycle").opts(
+            color="white", line_color="black", size=4, alpha=0.8, marker="circle", responsive=True, height=340,
+            shared_axes=False),
+        "map_regions": lambda: hv.VLines([]).opts(color="white", line_dash="dashed", line_width=1, alpha=0.8, apply_ranges=False,
+                                                     shared_axes=False),
+        "map_marker": lambda: hv.HLine(np.nan).opts(color=oi[3], line_width=2, line_dash="dotted"),
+        "peak_track": lambda: hv.Scatter([], "cycle", ["log10 τ_peak (s)", "R_peak (Ω)"]).opts(
+            color="R_peak (Ω)", cmap=theme.SEQUENTIAL, colorbar=True, clabel="R_peak (Ω)", size=8, line_color="black",
+            line_width=0.5, title="DRT peak positions (colour: peak resistance)", **o),
+        "track_regions": lambda: hv.HSpans([], vdims=["color"]).opts(color="color", alpha=0.09, line_alpha=0, **ann),
+        "track_marker": lambda: hv.VLine(np.nan).opts(color=oi[3], line_dash="dotted", line_width=2),
+        # named like the data's axes so Panel links the x axis of both tracking plots (and KK with Bode)
+        "region_lines": lambda: hv.Segments(([], [], [], [], []), ["cycle", "R (Ω)", "x1", "y1"], ["region"]).opts(
+            color="region", line_width=2, show_legend=False, **bare),
+        "region_points": lambda: hv.Scatter([], "cycle", ["R (Ω)", "region"]).opts(
+            color="region", size=5, show_legend=True, legend_position="top_left",
+            title="Region resistances (∫γ d ln τ) and R∞", **o),
+    }
+    return specs[name]()
 
 
 def _dir_text(d) -> str:
@@ -275,11 +459,18 @@ class DRTExplorer(pn.viewable.Viewer):
 
     def __init__(self, dataset: str | None = None, **params):
         super().__init__(**params)
+        # one stream per plot layer, triggered by _sync only when the layer's inputs (its key) change
+        self._keys: dict = {}
+        self._streams = {k: cls() for k, cls in _LAYER_STREAMS.items()}
+        # the shown cycle/point on the map and the tracks: Bokeh Spans moved in place (see _marker_hook)
+        self._spans: dict = {"map": [], "track": []}
+        self._hooks = {kind: self._marker_hook(kind) for kind in self._spans}
         self._guard = False
         self.param.dataset.objects = data.names("insitu_eis")
         self._widgets = None
         self.param.watch(self._on_lam, ["lam_log10", "lam_auto"])
         self.param.watch(self._on_range, "cycle_range")
+        self.param.watch(self._sync, self.url_params())
         self.dataset = dataset or (self.param.dataset.objects[0] if self.param.dataset.objects else None)
         if dataset is None or self.dataset == dataset:
             self._on_dataset()
@@ -290,7 +481,100 @@ class DRTExplorer(pn.viewable.Viewer):
             css_classes=["ssb-param-table"],
             formatters={"value": {"type": "plaintext"}, "± 1σ": {"type": "plaintext"}},
         )
+        self._sync()
         self._update_table()
+
+    def _sync(self, *_events):
+        """Recompute the layer keys; trigger the streams of those that changed, together.
+
+        Each plot layer is a DynamicMap on one stream (see :meth:`_layer`); triggering all changed
+        streams in one call makes every plot update once per user action, and HoloViews redraws
+        only the sub-plots whose stream fired. The marker spans move in place (:meth:`_move_markers`)."""
+        if self.dataset is None or self.cycle is None or self.point is None:
+            return
+        spec = (self.dataset, int(self.cycle), int(self.point))
+        drt_ = spec + (self.lam, self.lam_method, bool(self.inductance))
+        margs = self._map_args()
+        keys = {"spec": spec, "fit": spec + (self.circuit,), "drt": drt_, "peaks": drt_ + (bool(self.deconvolve),),
+                "regions": (self.regions,), "map": margs + (bool(self.deconvolve),),
+                "tracks": margs + (self._region_tuple(), bool(self.deconvolve))}
+        self._move_markers()
+        changed = [k for k, v in keys.items() if self._keys.get(k) != v]
+        if not changed:
+            return
+        self._keys = keys
+        if "fit" in changed:
+            self._update_table()
+        for k in changed:
+            self._streams[k].update(**{f"key_{k}": keys[k]})
+        hv.streams.Stream.trigger([self._streams[k] for k in changed])
+
+    def _styled(self, name: str, **opts):
+        """Template ``name`` with extra options (hooks, colour map, ticks), cached per page so that the
+        options are processed once per distinct value, not once per frame."""
+        cache = self.__dict__.setdefault("_styled_cache", {})
+        key = (name, repr(sorted(opts.items())))
+        el = cache.get(key)
+        if el is None:
+            if len(cache) > 64:
+                cache.clear()
+            el = cache[key] = _tmpl(name).opts(clone=True, **opts)
+        return el
+
+    def _marker_loc(self, kind: str):
+        """Position of the shown cycle/point: map row index (``"map"``) or track x (``"track"``); None if outside."""
+        if kind == "map":
+            sel = self._selected_row(self._map_rows()[2])
+            return None if sel is None else float(sel)
+        x = self._marker_x()
+        return None if not np.isfinite(x) else x
+
+    def _marker_hook(self, kind: str):
+        """HoloViews hook adding one dotted Bokeh ``Span`` at the shown cycle/point to the figure.
+
+        The span is then moved by :meth:`_move_markers` (one property change) instead of redrawing
+        the map or the tracks through HoloViews when only the shown cycle or point changes. The hook
+        holds the page weakly: HoloViews keeps hooks in its global options tree, which must not keep
+        a closed session's page alive.
+        """
+        from bokeh.models import Span
+
+        page_ref = weakref.ref(self)
+
+        def hook(plot, element):
+            self = page_ref()
+            if self is None:
+                return
+            fig = plot.state
+            span = next((a for a in fig.center if isinstance(a, Span) and "ssb-marker" in a.tags), None)
+            if span is None:
+                span = Span(dimension="width" if kind == "map" else "height", line_color=theme.OKABE_ITO[3],
+                            line_width=2, line_dash="dotted", tags=["ssb-marker"])
+                fig.add_layout(span)
+            spans = self._spans[kind]
+            if not any(a is span for a in spans):
+                spans.append(span)
+                del spans[:-16]  # a pane shown again makes new figures; keep the recent ones
+            loc = self._marker_loc(kind)
+            if span.location != loc:
+                span.location = loc
+
+        return hook
+
+    def _move_markers(self):
+        for kind, spans in self._spans.items():
+            if spans:
+                loc = self._marker_loc(kind)
+                for span in spans:
+                    if span.location != loc:
+                        span.location = loc
+
+    def _layer(self, fn, key: str) -> hv.DynamicMap:
+        """DynamicMap of the layer method ``fn`` redrawn when the layer key ``key`` changes."""
+        def frame(**_key):
+            return fn()
+
+        return hv.DynamicMap(frame, streams=[self._streams[key]])
 
     # ------------------------------------------------------------------ state
     def url_params(self) -> list[str]:
@@ -344,7 +628,8 @@ class DRTExplorer(pn.viewable.Viewer):
         if not inside:
             return
         objs = list(inside)
-        self.param.cycle.objects = objs
+        if list(self.param.cycle.objects) != objs:
+            self.param.cycle.objects = objs
         if self.cycle not in objs:
             self.cycle = min(objs, key=lambda c: abs(c - (self.cycle or objs[0])))
 
@@ -379,7 +664,7 @@ class DRTExplorer(pn.viewable.Viewer):
         if self.dataset is None:
             return ()
         lo, hi = self.cycle_range
-        return tuple(int(c) for c in data.load(self.dataset)["cycle"].values if lo <= c <= hi)
+        return tuple(c for c in _cycle_values(self.dataset) if lo <= c <= hi)
 
     @property
     def lam(self):
@@ -392,14 +677,9 @@ class DRTExplorer(pn.viewable.Viewer):
 
     def point_label(self, point: int | None = None) -> str:
         """'1.90 V ↑ charge, SOC 67 %' for a point (voltage/SOC of the shown cycle)."""
-        ds = data.load(self.dataset)
         p = self.point if point is None else point
-        s = ds.sel(point=p)
-        c = self.cycle if self.cycle is not None else int(ds["cycle"].values[0])
-        v = float(s["voltage"].sel(cycle=c)) if "voltage" in s.coords else float("nan")
-        soc = float(s["soc"].sel(cycle=c)) if "soc" in s.coords else float("nan")
-        d = int(s["direction"]) if "direction" in s.coords else 0
-        return f"{v:.2f} V {_arrow(d)} {_dir_text(d)}, SOC {soc:.0f} %"
+        c = self.cycle if self.cycle is not None else _cycle_values(self.dataset)[0]
+        return _point_label(self.dataset, int(p), int(c))
 
     def _point_options(self) -> dict:
         ds = data.load(self.dataset)
@@ -524,11 +804,12 @@ class DRTExplorer(pn.viewable.Viewer):
                                 sizing_mode="stretch_width", margin=(4, 10), stylesheets=READOUT_CSS)
 
     # ------------------------------------------------------------------ table
-    @param.depends("dataset", "cycle", "point", "circuit", watch=True)
     def _update_table(self):
         if getattr(self, "_table", None) is None:
             return
-        self._table.value = self.param_table()
+        new = self.param_table()
+        if not new.equals(self._table.value):  # same numbers (e.g. back to a cached spectrum): no update
+            self._table.value = new
 
     def param_table(self) -> pd.DataFrame:
         """Fitted parameters of the shown spectrum: value, standard error, relative error, unit."""
@@ -549,34 +830,29 @@ class DRTExplorer(pn.viewable.Viewer):
         return pd.DataFrame(rows, columns=cols)
 
     # ------------------------------------------------------------------ plots
-    @param.depends("dataset", "cycle", "point", "circuit", "lam_auto", "lam_log10", "lam_method", "inductance")
+    # Layer methods (see the module docstring): main_view shows each as a DynamicMap on its layer key
+    # (self._layer); the public plot methods compose them into static overlays (notebooks, tests).
+    def _nyquist_data(self):
+        f, z = spectrum(*self._key())
+        zf = self._fit_curve(f)[0]
+        return hv.Overlay([_tmpl("nyq_data").clone((z.real, -z.imag, f)).opts(title=f"Nyquist · cycle {self.cycle}"),
+                           _tmpl("nyq_fit").clone((zf.real, -zf.imag))])
+
+    def _nyquist_drt(self):
+        zd = self._drt_curve()
+        return _tmpl("nyq_drt").clone((zd.real, -zd.imag))
+
     def nyquist(self):
         """Nyquist plot: data, circuit fit and DRT model."""
-        f, z = spectrum(*self._key())
-        zf, zd = self._fit_curve(f)[0], self._drt_curve()
-        kd = ["Z' (Ω)"]
-        vd = ["-Z'' (Ω)"]
-        pts = hv.Scatter((z.real, -z.imag, f), kd, vd + ["f (Hz)"], label="data").opts(
-            color=theme.OKABE_ITO[0], size=6)
-        fit = hv.Curve((zf.real, -zf.imag), kd, vd, label="circuit fit").opts(color=theme.OKABE_ITO[3], line_width=2)
-        dm = hv.Curve((zd.real, -zd.imag), kd, vd, label="DRT model").opts(
-            color=theme.OKABE_ITO[2], line_width=2, line_dash="dashed")
-        return (pts * fit * dm).opts(
-            hv.opts.Overlay(title=f"Nyquist · cycle {self.cycle}", legend_position="bottom_right"),
-            hv.opts.Scatter(**theme.PLOT_OPTS), hv.opts.Curve(**theme.PLOT_OPTS))
+        return self._nyquist_data() * self._nyquist_drt()
 
     def _fit_curve(self, f):
         """Circuit-fit impedance on a dense grid over the measured range (NaN when the fit failed)."""
-        from analysis.eis import Circuit
-
-        fd = np.logspace(np.log10(f.min()), np.log10(f.max()), 200)
         try:
-            fit = circuit_fit(*self._key(), self.circuit)
-            if fit.success:
-                return Circuit(self.circuit).impedance(fd, fit.params), fd
+            return _fit_impedance(*self._key(), self.circuit)
         except SSBError:
-            pass
-        return np.full(fd.size, np.nan + 0j), fd
+            fd = np.logspace(np.log10(f.min()), np.log10(f.max()), 200)
+            return np.full(fd.size, np.nan + 0j), fd
 
     def _drt_curve(self):
         try:
@@ -585,30 +861,19 @@ class DRTExplorer(pn.viewable.Viewer):
             f, _ = spectrum(*self._key())
             return np.full(f.size, np.nan + 0j)
 
-    @param.depends("dataset", "cycle", "point", "circuit")
     def bode_modulus(self):
         """Bode |Z| against frequency with the circuit fit."""
         f, z = spectrum(*self._key())
         zf, fd = self._fit_curve(f)
-        o = dict(logx=True, logy=True, **theme.PLOT_OPTS)
-        return (hv.Scatter((f, np.abs(z)), "f (Hz)", "|Z| (Ω)", label="data").opts(color=theme.OKABE_ITO[0], size=5)
-                * hv.Curve((fd, np.abs(zf)), "f (Hz)", "|Z| (Ω)", label="circuit fit").opts(
-                    color=theme.OKABE_ITO[3], line_width=2)).opts(
-            hv.opts.Scatter(**o), hv.opts.Curve(**o), hv.opts.Overlay(title="Bode: modulus", show_legend=False))
+        return hv.Overlay([_tmpl("bode_mod_data").clone((f, np.abs(z))), _tmpl("bode_mod_fit").clone((fd, np.abs(zf)))])
 
-    @param.depends("dataset", "cycle", "point", "circuit")
     def bode_phase(self):
         """Bode -phase against frequency with the circuit fit."""
         f, z = spectrum(*self._key())
         zf, fd = self._fit_curve(f)
-        o = dict(logx=True, **theme.PLOT_OPTS)
-        return (hv.Scatter((f, -np.degrees(np.angle(z))), "f (Hz)", "-phase (°)", label="data").opts(
-                    color=theme.OKABE_ITO[0], size=5)
-                * hv.Curve((fd, -np.degrees(np.angle(zf))), "f (Hz)", "-phase (°)", label="circuit fit").opts(
-                    color=theme.OKABE_ITO[3], line_width=2)).opts(
-            hv.opts.Scatter(**o), hv.opts.Curve(**o), hv.opts.Overlay(title="Bode: phase", show_legend=False))
+        return hv.Overlay([_tmpl("bode_ph_data").clone((f, -np.degrees(np.angle(z)))),
+                           _tmpl("bode_ph_fit").clone((fd, -np.degrees(np.angle(zf))))])
 
-    @param.depends("dataset", "cycle", "point")
     def kk_plot(self):
         """Kramers-Kronig relative residuals (%) with the ± threshold band."""
         f, _ = spectrum(*self._key())
@@ -618,25 +883,16 @@ class DRTExplorer(pn.viewable.Viewer):
             ff = np.asarray(kk.freq)
         except SSBError:
             ff, rr, ri, thr, ok = f, np.full(f.size, np.nan), np.full(f.size, np.nan), 1.0, False
-        kd, vd = "f (Hz)", "KK residual (%)"
-        o = dict(logx=True, **theme.PLOT_OPTS)
-        band = hv.HSpan(-thr, thr).opts(color=theme.OKABE_ITO[2] if ok else theme.OKABE_ITO[3], alpha=0.07)
-        lines = (hv.HLine(thr) * hv.HLine(-thr)).opts(hv.opts.HLine(color="grey", line_dash="dashed", line_width=1))
-        re_ = hv.Curve((ff, rr), kd, vd, label="Δ real").opts(color=theme.OKABE_ITO[0], line_width=2)
-        im_ = hv.Curve((ff, ri), kd, vd, label="Δ imag").opts(color=theme.OKABE_ITO[1], line_width=2)
-        re_p = hv.Scatter((ff, rr), kd, vd).opts(color=theme.OKABE_ITO[0], size=4)
-        im_p = hv.Scatter((ff, ri), kd, vd).opts(color=theme.OKABE_ITO[1], size=4)
+        n = ff.size
+        band = _tmpl("kk_band").clone([(-thr, thr, "passed" if ok else "failed")])
+        paths = _tmpl("kk_lines_data").clone(_segments(ff, {"Δ real": rr, "Δ imag": ri}))
+        pts = _tmpl("kk_points").clone({"f (Hz)": np.r_[ff, ff], "KK residual (%)": np.r_[rr, ri],
+                                        "series": np.repeat(np.array(["Δ real", "Δ imag"]), n)})
         verdict = "passed" if ok else "FAILED"
-        return (re_ * re_p * im_ * im_p * band * lines).opts(
-            hv.opts.Curve(**o), hv.opts.Scatter(**o),
-            hv.opts.Overlay(title=f"Kramers-Kronig residuals: {verdict} (threshold ±{thr:.2g} %)",
-                            legend_position="bottom_left", xlabel=kd, ylabel=vd))
+        return hv.Overlay([paths.opts(title=f"Kramers-Kronig residuals: {verdict} (threshold ±{thr:.2g} %)"), pts,
+                           band])
 
-    @param.depends("dataset", "cycle", "point", "lam_auto", "lam_log10", "lam_method", "inductance", "regions",
-                   "deconvolve")
-    def drt_plot(self):
-        """DRT of the shown spectrum with the τ regions shaded and the peaks marked."""
-        kd, vd = "τ (s)", "γ (Ω)"
+    def _drt_curve_layer(self):
         try:
             r = self._drt()
             tau, g = np.asarray(r.tau), np.asarray(r.gamma)
@@ -645,79 +901,69 @@ class DRTExplorer(pn.viewable.Viewer):
             title = f"DRT · λ = {r.lam:.2e} · R∞ = {r.R_inf:.1f} Ω · R_pol = {r.R_pol:.1f} Ω"
         except SSBError:
             tau, g, pt, ph, title = np.array([1e-6, 1.0]), np.full(2, np.nan), np.zeros(0), np.zeros(0), "DRT: error"
-        spans = self._region_spans(vertical=True)
-        o = dict(logx=True, **theme.PLOT_OPTS)
-        curve = hv.Curve((tau, g), kd, vd, label="γ(τ)").opts(color=theme.OKABE_ITO[0], line_width=2.5)
-        peaks = hv.Scatter((pt, ph), kd, vd, label="peaks").opts(color=theme.OKABE_ITO[3], size=9, marker="triangle")
-        return (spans * curve * peaks).opts(
-            hv.opts.Curve(**o), hv.opts.Scatter(**o),
-            hv.opts.Overlay(title=title, legend_position="top_left", xlabel=kd, ylabel=vd))
+        return hv.Overlay([_tmpl("drt_curve").clone((tau, g)).opts(title=title), _tmpl("drt_peaks").clone((pt, ph))])
 
-    def _region_spans(self, vertical=True, log=False):
-        """Shaded τ regions (VSpan) with their names as text, as an Overlay."""
+    def _drt_regions_layer(self):
+        """Shaded τ regions (one VSpans element, coloured per region)."""
+        return _tmpl("drt_regions").clone([(lo, hi, c) for lo, hi, c in self._region_rows()])
+
+    def _region_rows(self):
+        """(tau_lo s, tau_hi s, colour) of the τ regions; one NaN row when the text is invalid."""
         try:
             regs = self.region_dict()
         except SSBError:
-            regs = {}
-        els = []
-        for i, (n, (lo, hi)) in enumerate(regs.items()):
-            a, b = (math.log10(lo), math.log10(hi)) if log else (lo, hi)
-            els.append(hv.VSpan(a, b).opts(color=REGION_COLORS[i % len(REGION_COLORS)], alpha=0.09))
-        return hv.Overlay(els) if els else hv.Overlay([hv.VSpan(np.nan, np.nan)])
+            return [(np.nan, np.nan, REGION_COLORS[0])]
+        return [(lo, hi, REGION_COLORS[i % len(REGION_COLORS)]) for i, (lo, hi) in enumerate(regs.values())]
 
-    @param.depends("dataset", "cycle_range", "cycle", "point", "map_axis", "lam_auto", "lam_log10", "lam_method",
-                   "inductance", "regions", "deconvolve")
-    def drt_map_plot(self):
-        """2-D DRT map: log10 τ on x, cycle (at this point) or point (of this cycle) on y, γ in colour."""
+    def drt_plot(self):
+        """DRT of the shown spectrum with the τ regions shaded and the peaks marked."""
+        return self._drt_curve_layer() * self._drt_regions_layer()
+
+    def _map_layer(self):
+        """The 2-D map image and its peaks (depends on the map's rows and lambda, not on the marker)."""
         ylab, yticks, rows = self._map_rows()
         try:
-            m = drt_map(*self._map_args())
-            lt = np.log10(m["tau"].values)
-            G = np.asarray(m["gamma"].values)
-            peaks, _ = drt_tracks(*self._map_args(), self._region_tuple(), bool(self.deconvolve))
+            lt, G, px, py = _map_arrays(*self._map_args(), self._region_tuple(), bool(self.deconvolve))
         except SSBError:
-            lt, G, peaks = np.linspace(-6, 2, 3), np.full((max(len(rows), 1), 3), np.nan), pd.DataFrame(
-                columns=["log10_tau", "row"])
+            lt, G, px, py = np.linspace(-6, 2, 3), np.full((max(len(rows), 1), 3), np.nan), np.zeros(0), np.zeros(0)
         # log10 tau is uniform (analysis.drt's output grid is a logspace) and rows are ordinal: an Image
         # (one 2-D array to the browser) instead of a QuadMesh (one quad per cell)
         dx = (lt[-1] - lt[0]) / max(lt.size - 1, 1)
         bounds = (lt[0] - dx / 2, -0.5, lt[-1] + dx / 2, G.shape[0] - 0.5)
-        qm = hv.Image(G[::-1], bounds=bounds, kdims=["log10 τ (s)", ylab], vdims=["γ (Ω)"]).opts(
-            cmap=theme.SEQUENTIAL, colorbar=True, clabel="γ (Ω)", responsive=True, height=340, tools=["hover"],
-            yticks=yticks, active_tools=["wheel_zoom"], fontscale=1.05)
-        pk = hv.Scatter((np.asarray(peaks["log10_tau"], float), np.asarray(peaks["row"], float)),
-                        "log10 τ (s)", ylab, label="peaks").opts(
-            color="white", line_color="black", size=4, alpha=0.8, marker="circle", responsive=True, height=340)
-        sel = self._selected_row(rows)
-        hl = hv.HLine(sel if sel is not None else np.nan).opts(color=theme.OKABE_ITO[3], line_width=2, line_dash="dotted")
-        regs = []
-        try:
-            for lo, hi in self.region_dict().values():
-                regs += [math.log10(lo), math.log10(hi)]
-        except SSBError:
-            pass
-        vl = hv.Overlay([hv.VLine(v).opts(color="white", line_dash="dashed", line_width=1, alpha=0.8)
-                         for v in sorted(set(regs))] or [hv.VLine(np.nan)])
-        what = f"cycles {rows[0]}–{rows[-1]} at {self.point_label()}" if self.map_axis == "cycle" and rows else \
-            f"points of cycle {self.cycle}"
-        lam_txt = f"λ auto per spectrum ({_method_name(self.lam_method)})" if self.lam_auto else f"λ = {self.lam:.3g}"
-        return (qm * vl * pk * hl).opts(hv.opts.Overlay(title=f"2-D DRT map · {what} · {lam_txt}",
-                                                        show_legend=False))
+        kd = ["log10 τ (s)", ylab]
+        img = _tmpl("map_image").clone(G[::-1], bounds=bounds, kdims=kd).opts(
+            yticks=yticks, title=self._map_title(rows), hooks=[self._hooks["map"]])
+        return hv.Overlay([img, _tmpl("map_peaks").clone((px, py), kdims=kd[:1], vdims=kd[1:])])
+
+    def _map_regions_layer(self):
+        """Region boundaries (log10 τ) as dashed white lines (one VLines element)."""
+        vals = sorted({math.log10(v) for lo, hi, _ in self._region_rows() for v in (lo, hi) if np.isfinite(v)})
+        return _tmpl("map_regions").clone(vals or [np.nan])
+
+    def _map_title(self, rows) -> str:
+        """Title of the map: its rows (the point's median voltage/SOC over cycles) and the lambda."""
+        if self.map_axis == "cycle" and rows:
+            what = f"cycles {rows[0]}–{rows[-1]} · {_point_median_label(self.dataset, int(self.point))}"
+        else:
+            what = f"points of cycle {self.cycle}"
+        lam_txt = f"λ auto ({_method_name(self.lam_method)})" if self.lam_auto else f"λ = {self.lam:.3g}"
+        return f"2-D DRT · {what} · {lam_txt}"
+
+    def _map_marker_layer(self):
+        """The shown cycle (or point) as a dotted line across the map (static plots; the served page
+        moves a Bokeh Span instead, see :meth:`_marker_hook`)."""
+        loc = self._marker_loc("map")
+        return _tmpl("map_marker").clone(np.nan if loc is None else loc)
+
+    def drt_map_plot(self):
+        """2-D DRT map: log10 τ on x, cycle (at this point) or point (of this cycle) on y, γ in colour."""
+        return self._map_layer() * self._map_regions_layer() * self._map_marker_layer()
 
     def _map_rows(self):
         """(y label, yticks, row labels) of the map."""
         if self.map_axis == "cycle":
-            rows = list(self.cycles)
-            step = max(1, int(math.ceil(len(rows) / 10)))
-            return "cycle", [(i, str(c)) for i, c in enumerate(rows) if i % step == 0], rows
-        ds = data.load(self.dataset)
-        rows = [int(p) for p in ds["point"].values]
-        ticks = []
-        for i, p in enumerate(rows):
-            s = ds.sel(point=p, cycle=self.cycle)
-            d = int(s["direction"]) if "direction" in s.coords else 0
-            ticks.append((i, f"{float(s['voltage']):.2f} V {_arrow(d)}"))
-        return "point (voltage, ↑ charge / ↓ discharge)", ticks, rows
+            return _cycle_rows(self.cycles)
+        return _point_rows(self.dataset, int(self.cycle))
 
     def _selected_row(self, rows):
         cur = self.cycle if self.map_axis == "cycle" else self.point
@@ -736,10 +982,15 @@ class DRTExplorer(pn.viewable.Viewer):
         _, ticks, _ = self._map_rows()
         return np.arange(len(rows), dtype=float), "point", ticks
 
-    @param.depends("dataset", "cycle_range", "cycle", "point", "map_axis", "lam_auto", "lam_log10", "lam_method",
-                   "inductance", "regions", "deconvolve")
-    def peak_track(self):
-        """Peak positions (log10 τ) along the map's rows, coloured by peak resistance."""
+    def _marker_x(self) -> float:
+        """x of the shown cycle (or point) in the tracking plots (NaN when outside the rows)."""
+        _, _, rows = self._map_rows()
+        i = self._selected_row(rows)
+        if i is None:
+            return float("nan")
+        return float(rows[i]) if self.map_axis == "cycle" else float(i)
+
+    def _peak_track_layer(self):
         _, _, rows = self._map_rows()
         x, xl, ticks = self._track_x(rows)
         try:
@@ -748,59 +999,52 @@ class DRTExplorer(pn.viewable.Viewer):
             peaks = pd.DataFrame(columns=["log10_tau", "row", "area"])
         rr = np.asarray(peaks["row"], int) if len(peaks) else np.zeros(0, int)
         px = x[rr] if rr.size else np.zeros(0)
-        sc = hv.Scatter((px, np.asarray(peaks["log10_tau"], float), np.asarray(peaks["area"], float)),
-                        xl, ["log10 τ_peak (s)", "R_peak (Ω)"]).opts(
-            color="R_peak (Ω)", cmap=theme.SEQUENTIAL, colorbar=True, clabel="R_peak (Ω)", size=8,
-            line_color="black", line_width=0.5, title="DRT peak positions", **theme.PLOT_OPTS,
-            **({"xticks": ticks, "xrotation": 45} if ticks else {}))
-        spans = self._region_hspans()
-        return (spans * self._current_vline(x, rows) * sc).opts(
-            hv.opts.Overlay(title="DRT peak positions (colour: peak resistance)", xlabel=xl,
-                            ylabel="log10 τ_peak (s)"))
+        xo = {"xticks": ticks, "xrotation": 45} if ticks else {}
+        return self._styled("peak_track", hooks=[self._hooks["track"]], **xo).clone(
+            (px, np.asarray(peaks["log10_tau"], float), np.asarray(peaks["area"], float)), kdims=[xl])
 
-    def _current_vline(self, x, rows):
-        """Dotted vertical line at the shown cycle (or point) in the tracking plots."""
-        i = self._selected_row(rows)
-        return hv.VLine(float(x[i]) if i is not None else np.nan).opts(
-            color=theme.OKABE_ITO[3], line_dash="dotted", line_width=2)
+    def _peak_regions_layer(self):
+        return _tmpl("track_regions").clone(
+            [(math.log10(lo), math.log10(hi), c) if np.isfinite(lo) else (lo, hi, c) for lo, hi, c in self._region_rows()])
 
-    def _region_hspans(self):
-        try:
-            regs = self.region_dict()
-        except SSBError:
-            regs = {}
-        els = [hv.HSpan(math.log10(lo), math.log10(hi)).opts(color=REGION_COLORS[i % len(REGION_COLORS)], alpha=0.09)
-               for i, (lo, hi) in enumerate(regs.values())]
-        return hv.Overlay(els) if els else hv.Overlay([hv.HSpan(np.nan, np.nan)])
+    def _track_marker_layer(self):
+        """Dotted vertical line at the shown cycle (or point) in the tracking plots (static plots; the
+        served page moves a Bokeh Span instead)."""
+        return _tmpl("track_marker").clone(self._marker_x())
 
-    @param.depends("dataset", "cycle_range", "cycle", "point", "map_axis", "lam_auto", "lam_log10", "lam_method",
-                   "inductance", "regions", "deconvolve")
-    def region_track(self):
-        """Resistance of each τ region (integral of γ over ln τ) and R∞ along the map's rows."""
+    def peak_track(self):
+        """Peak positions (log10 τ) along the map's rows, coloured by peak resistance."""
+        return self._peak_track_layer() * self._peak_regions_layer() * self._track_marker_layer()
+
+    def _region_track_layer(self):
         _, _, rows = self._map_rows()
         x, xl, ticks = self._track_x(rows)
         try:
-            m = drt_map(*self._map_args())
-            _, regs = drt_tracks(*self._map_args(), self._region_tuple(), bool(self.deconvolve))
-            series = {n: np.asarray(regs[n].values, float) for n in regs.data_vars}
-            series = {"R∞": np.asarray(m["R_inf"].values, float), **series}
+            series = _region_series(*self._map_args(), self._region_tuple(), bool(self.deconvolve))
         except SSBError:
             series = {"R∞": np.full(x.size, np.nan)}
-        els = []
-        for i, (n, v) in enumerate(series.items()):
-            c = theme.OKABE_ITO[7] if n == "R∞" else REGION_COLORS[(i - 1) % len(REGION_COLORS)]
-            els.append(hv.Curve((x, v), xl, "R (Ω)", label=n).opts(color=c, line_width=2))
-            els.append(hv.Scatter((x, v), xl, "R (Ω)", label=n).opts(color=c, size=5))
-        o = dict(**theme.PLOT_OPTS, **({"xticks": ticks, "xrotation": 45} if ticks else {}))
-        return (self._current_vline(x, rows) * hv.Overlay(els)).opts(hv.opts.Curve(**o), hv.opts.Scatter(**o),
-                                    hv.opts.Overlay(title="Region resistances (∫γ d ln τ) and R∞",
-                                                    legend_position="top_left", xlabel=xl, ylabel="R (Ω)"))
+        names = list(series)
+        cmap = {n: (theme.OKABE_ITO[7] if n == "R∞" else REGION_COLORS[(i - 1) % len(REGION_COLORS)])
+                for i, n in enumerate(names)}
+        xo = {"xticks": ticks, "xrotation": 45} if ticks else {}
+        paths = self._styled("region_lines", cmap=cmap).clone(_segments(x, series), kdims=[xl, "R (Ω)", "x1", "y1"])
+        pts = self._styled("region_points", cmap=cmap, hooks=[self._hooks["track"]], **xo).clone(
+            {xl: np.tile(x, len(names)), "R (Ω)": np.concatenate(list(series.values())),
+             "region": np.repeat(np.array(names, dtype=object), x.size)}, kdims=[xl])
+        return hv.Overlay([paths, pts])
+
+    def region_track(self):
+        """Resistance of each τ region (integral of γ over ln τ) and R∞ along the map's rows."""
+        return self._region_track_layer() * self._track_marker_layer()
 
     # ------------------------------------------------------------------ layout
     def main_view(self):
         """Main area: read-outs, Nyquist/Bode, parameter table, KK, DRT, 2-D map and tracks."""
-        def plot(fn):
-            return pn.pane.HoloViews(hv.DynamicMap(fn), sizing_mode="stretch_width", min_width=300)
+        def plot(*layers):
+            dm = self._layer(*layers[0])
+            for fn, key in layers[1:]:
+                dm = dm * self._layer(fn, key)
+            return pn.pane.HoloViews(dm, sizing_mode="stretch_width", min_width=300)
 
         card = dict(sizing_mode="stretch_width", collapsible=False, margin=(6, 4))
         return pn.Column(
@@ -809,14 +1053,19 @@ class DRTExplorer(pn.viewable.Viewer):
                 "In situ impedance of a cell across cycles and states of charge: live equivalent-circuit fit, "
                 "Kramers-Kronig validity, distribution of relaxation times (DRT) and its evolution. "
                 "Sample data are **synthetic** (they mimic studies S2–S4).", margin=(0, 10)),
-            self.fit_readout,
-            pn.Row(plot(self.nyquist), plot(self.bode_modulus), plot(self.bode_phase), sizing_mode="stretch_width"),
+            live(self.fit_readout),
+            pn.Row(plot((self._nyquist_data, "fit"), (self._nyquist_drt, "drt")), plot((self.bode_modulus, "fit")),
+                   plot((self.bode_phase, "fit")), sizing_mode="stretch_width"),
             pn.Row(pn.Card(self._table, title="Circuit parameters (value ± 1σ)", **card),
-                   pn.Column(plot(self.kk_plot), sizing_mode="stretch_width"), sizing_mode="stretch_width"),
+                   pn.Column(plot((self.kk_plot, "spec")), sizing_mode="stretch_width"), sizing_mode="stretch_width"),
             pn.layout.Divider(),
-            self.drt_readout,
-            pn.Row(plot(self.drt_plot), plot(self.drt_map_plot), sizing_mode="stretch_width"),
-            pn.Row(plot(self.peak_track), plot(self.region_track), sizing_mode="stretch_width"),
+            live(self.drt_readout),
+            pn.Row(plot((self._drt_curve_layer, "peaks"), (self._drt_regions_layer, "regions")),
+                   plot((self._map_layer, "map"), (self._map_regions_layer, "regions")),
+                   sizing_mode="stretch_width"),
+            pn.Row(plot((self._peak_track_layer, "tracks"), (self._peak_regions_layer, "regions")),
+                   plot((self._region_track_layer, "tracks")),
+                   sizing_mode="stretch_width"),
             sizing_mode="stretch_width",
         )
 

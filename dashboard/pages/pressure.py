@@ -5,7 +5,10 @@ on the cell's clock with :func:`analysis.pressure.align`; per-cycle breathing an
 from :func:`analysis.pressure.per_cycle`, the link with capacity retention from
 :func:`analysis.pressure.correlate`. Long time series are min-max decimated to about
 ``N_BINS`` bins of the visible x-range (a cached helper keyed on the rounded range, driven by
-an ``hv.streams.RangeX`` stream), so zooming in shows every sample again.
+an ``hv.streams.RangeX`` stream), so zooming in shows every sample again. The long series do not
+depend on the chosen cycle: its shading and its markers on the per-cycle plots are Highlights
+(:class:`dashboard.pages.cycling.Highlight`, moved in place), so a cycle move re-renders only
+the cycle's own pressure-voltage loop.
 """
 from __future__ import annotations
 
@@ -18,7 +21,8 @@ import param
 
 from analysis.errors import SSBError
 from dashboard import data, theme
-from dashboard.pages.cycling import REF_LABELS, summary
+from dashboard.live import live
+from dashboard.pages.cycling import REF_LABELS, Highlight, Style, summary
 from dashboard.widgets import throttled
 
 #: number of x bins of the min-max decimation (each bin contributes its min and its max)
@@ -32,6 +36,20 @@ METRICS = {
 METRIC_SHORT = {"growth_pct": "irreversible growth", "growth_max_pct": "P_max growth",
                 "breathing": "breathing amplitude", "drift": "irreversible drift"}
 STATES = {"end_of_discharge": "end of discharge", "end_of_charge": "end of charge"}
+
+if "Curve" not in dir(hv.opts):  # plain Python (tests, scripts): make hv.opts.<Element> available
+    hv.Store.set_current_backend("bokeh")
+
+#: styles set once (frames share them by id, see dashboard.pages.cycling.Style)
+_CHARGE = Style(hv.Curve, color=theme.OKABE_ITO[3], line_width=2, framewise=True,  # each cycle on its own scale
+                **theme.PLOT_OPTS)
+_DISCHARGE = Style(hv.Curve, color=theme.OKABE_ITO[0], line_width=2, framewise=True, **theme.PLOT_OPTS)
+_CYCLE_OVERLAY = hv.opts.Overlay(legend_position="top_left")
+_CORR_OPTS = hv.opts.Points(framewise=True, color="Cycle", cmap=theme.SEQUENTIAL, colorbar=True, size=5,
+                            colorbar_opts={"title": "cycle"}, **theme.PLOT_OPTS)
+#: the chosen-cycle marker of the HoloViews overlays (breathing_plot...; the page uses Highlights)
+_MARK_OPTS = (hv.opts.Scatter(color=theme.OKABE_ITO[1], size=12, marker="diamond", line_color="black"),
+              hv.opts.Points(color=theme.OKABE_ITO[1], size=13, marker="diamond", line_color="black"))
 
 
 # ---------------------------------------------------------------------------------- cached calls
@@ -198,6 +216,7 @@ class PressureExplorer(pn.viewable.Viewer):
         self.dataset = dataset or (self.param.dataset.objects[0] if self.param.dataset.objects else None)
         self._on_dataset()
         self._widgets = self._make_widgets()
+        self._make_highlights()
 
     # ------------------------------------------------------------------ state
     def url_params(self) -> list[str]:
@@ -275,78 +294,115 @@ class PressureExplorer(pn.viewable.Viewer):
         return pn.pane.Markdown("  \n".join(lines), css_classes=["ssb-readout"], sizing_mode="stretch_width")
 
     # ------------------------------------------------------------------ plots
-    def _cycle_span(self):
-        """The chosen cycle's time extent, shaded."""
-        t = cycle_times(self.dataset).get(int(self.cycle)) if self.dataset else None
-        a, b = t if t else (np.nan, np.nan)
-        return hv.VSpans([(a, b)], kdims=["Time (h)", "t1"]).opts(color=theme.OKABE_ITO[1], alpha=0.25, line_alpha=0)
+    # The data of every plot that shows the chosen cycle depend only on the dataset and the
+    # analysis settings (DynamicMaps: zoom survives); the chosen cycle is drawn by Highlights
+    # (one Bokeh model per figure moved in place), so a cycle move re-renders only the cycle's
+    # own pressure-voltage loop.
+    def _make_highlights(self) -> None:
+        marker = {"marker": "diamond", "fill_color": theme.OKABE_ITO[1], "line_color": "black"}
+        cyc = ["dataset", "cycle", "reference_state"]
+        self._hl_span = Highlight(self, ["dataset", "cycle"], self._cycle_bounds, "box",
+                                  {"fill_color": theme.OKABE_ITO[1], "fill_alpha": 0.25})
+        self._hl_breathing = Highlight(self, cyc, self._mark_point, "marker", {**marker, "size": 12},
+                                       legend=self._mark_label, args=("breathing",))
+        self._hl_growth = Highlight(self, cyc, self._mark_point, "marker", {**marker, "size": 12},
+                                    legend=self._mark_label, args=("growth_pct",))
+        self._hl_corr = Highlight(self, [*cyc, "metric", "reference"], self._correlation_point, "marker",
+                                  {**marker, "size": 13})
+
+    def _mark_label(self) -> str:
+        return f"cycle {self.cycle}"
+
+    def _cycle_bounds(self) -> tuple[float, float] | None:
+        """Start and end (h) of the chosen cycle (None when it was not detected)."""
+        return cycle_times(self.dataset).get(int(self.cycle)) if self.dataset else None
+
+    def _mark_point(self, var: str) -> tuple[float, float] | None:
+        """(cycle, value of per-cycle quantity ``var``) of the chosen cycle, or None."""
+        ps = self._ps()
+        i = np.flatnonzero(ps["cycle"].values == self.cycle)
+        return (float(self.cycle), float(ps[var].values[i[0]])) if i.size else None
+
+    def _correlation_point(self) -> tuple[float, float] | None:
+        """(pressure quantity, retention) of the chosen cycle, or None."""
+        ps, s = self._ps(), summary(self.dataset, self.reference)
+        i = np.flatnonzero(ps["cycle"].values == self.cycle)
+        j = np.flatnonzero(s["cycle"].values == self.cycle)
+        if not (i.size and j.size):
+            return None
+        return float(ps[self.metric].values[i[0]]), float(s["retention"].values[j[0]])
 
     def _ts(self, key: str, ylabel: str, color: str, x_range):
         x0, x1 = _round_range(x_range)
+        opts = {**theme.PLOT_OPTS, "height": 260, "tools": ["hover", "xwheel_zoom", "xpan"],
+                "active_tools": ["xwheel_zoom", "xpan"],  # the wheel zooms time only
+                "hooks": [self._hl_span.hook]}  # the chosen cycle, shaded
         try:
             t, y = visible(self.dataset, key, x0, x1)
-            n_all = series(self.dataset)[key][0].size
+            tall = series(self.dataset)[key][0]
         except (SSBError, KeyError) as exc:
-            return (self._cycle_span() * hv.Curve([], "Time (h)", ylabel)).opts(
-                hv.opts.Overlay(title=f"{key}: {exc}"))
-        opts = {**theme.PLOT_OPTS, "tools": ["hover", "xwheel_zoom", "xpan"],
-                "active_tools": ["xwheel_zoom", "xpan"]}  # the wheel zooms time only
-        curve = hv.Curve((t, y), "Time (h)", ylabel).opts(color=color, line_width=1.2, **opts)
-        lo = 0 if x0 is None else np.searchsorted(series(self.dataset)[key][0], x0)
-        hi = n_all if x1 is None else np.searchsorted(series(self.dataset)[key][0], x1)
+            return hv.Curve([], "Time (h)", ylabel).opts(title=f"{key}: {exc}", **opts)
+        lo = 0 if x0 is None else np.searchsorted(tall, x0)
+        hi = tall.size if x1 is None else np.searchsorted(tall, x1)
         shown = "all samples" if t.size >= (hi - lo) else f"min-max decimated: {t.size:,} of {hi - lo:,} samples"
         title = f"{'Stack pressure (logger)' if key == 'pressure' else 'Cell voltage'} · {shown}"
-        return (self._cycle_span() * curve).opts(hv.opts.Overlay(title=title))
+        return hv.Curve((t, y), "Time (h)", ylabel).opts(color=color, line_width=1.2, title=title, **opts)
 
-    @param.depends("dataset", "cycle")
+    @param.depends("dataset")
     def pressure_ts(self, x_range=None):
-        """Stack pressure (MPa) against time (h), decimated to the visible range."""
+        """Stack pressure (MPa) against time (h), decimated to the visible range; chosen cycle shaded."""
         return self._ts("pressure", "Pressure (MPa)", theme.OKABE_ITO[3], x_range)
 
-    @param.depends("dataset", "cycle")
+    @param.depends("dataset")
     def voltage_ts(self, x_range=None):
-        """Cell voltage (V) against time (h), decimated to the visible range."""
+        """Cell voltage (V) against time (h), decimated to the visible range; chosen cycle shaded."""
         return self._ts("voltage", "Voltage (V)", theme.OKABE_ITO[0], x_range)
 
-    def _mark(self, y, ylabel):
-        ps = self._ps()
-        v = float(ps[y].sel(cycle=self.cycle)) if self.cycle in ps["cycle"].values else np.nan
-        return hv.Scatter([(self.cycle, v)], "Cycle", ylabel, label=f"cycle {self.cycle}").opts(
-            color=theme.OKABE_ITO[1], size=12, marker="diamond", line_color="black")
+    def _mark(self, var: str, ylabel: str) -> hv.Scatter:
+        """The chosen cycle's value of ``var`` as a HoloViews marker (for :meth:`breathing_plot`...)."""
+        try:
+            pt = self._mark_point(var)
+        except SSBError:
+            pt = None
+        return hv.Scatter([pt] if pt else [], "Cycle", ylabel, label=self._mark_label()).opts(*_MARK_OPTS)
 
-    @param.depends("dataset", "cycle", "reference_state")
-    def breathing_plot(self):
-        """Breathing amplitude P_max - P_min (MPa) per cycle, chosen cycle marked."""
+    @param.depends("dataset", "reference_state")
+    def breathing_line(self):
+        """Breathing amplitude P_max - P_min (MPa) per cycle (the chosen cycle is a Highlight)."""
         yl = "Breathing P_max − P_min (MPa)"
         try:
             ps = self._ps()
         except SSBError as exc:
-            return hv.Curve([], "Cycle", yl).opts(title=str(exc), **theme.PLOT_OPTS)
-        c = ps["cycle"].values
-        line = hv.Curve((c, ps["breathing"].values), "Cycle", yl, label="breathing").opts(
-            color=theme.OKABE_ITO[2], line_width=2)
-        return (line * self._mark("breathing", yl)).opts(
-            hv.opts.Curve(**theme.PLOT_OPTS), hv.opts.Overlay(title="Breathing (reversible) amplitude per cycle",
-                                                              xlabel="Cycle", ylabel=yl, legend_position="top_left"))
+            return hv.Overlay([hv.Curve([], "Cycle", yl).opts(title=str(exc), **theme.PLOT_OPTS)])
+        return hv.Overlay([hv.Curve((ps["cycle"].values, ps["breathing"].values), "Cycle", yl, label="breathing").opts(
+            color=theme.OKABE_ITO[2], line_width=2, title="Breathing (reversible) amplitude per cycle",
+            **theme.PLOT_OPTS)])
 
-    @param.depends("dataset", "cycle", "reference_state")
-    def growth_plot(self):
+    def breathing_plot(self):
+        """Breathing amplitude per cycle with the chosen cycle marked, as one HoloViews overlay."""
+        return self.breathing_line() * self._mark("breathing", "Breathing P_max − P_min (MPa)")
+
+    @param.depends("dataset", "reference_state")
+    def growth_lines(self):
         """Growth (%) against the initial pressure per cycle: at the reference state and of P_max."""
         yl = "Growth vs P₀ (%)"
         try:
             ps = self._ps()
         except SSBError as exc:
-            return hv.Curve([], "Cycle", yl).opts(title=str(exc), **theme.PLOT_OPTS)
+            return hv.Overlay([hv.Curve([], "Cycle", yl).opts(title=str(exc), **theme.PLOT_OPTS)])
         c = ps["cycle"].values
+        zero = hv.HLine(0).opts(color="grey", line_dash="dotted", line_width=1)
         g1 = hv.Curve((c, ps["growth_max_pct"].values), "Cycle", yl, label="P_max (with breathing)").opts(
-            color=theme.OKABE_ITO[3], line_width=1.5, line_dash="dashed")
+            color=theme.OKABE_ITO[3], line_width=1.5, line_dash="dashed", title="Pressure growth per cycle",
+            xlabel="Cycle", ylabel=yl, **theme.PLOT_OPTS)
         g2 = hv.Curve((c, ps["growth_pct"].values), "Cycle", yl,
                       label=f"at {STATES[self.reference_state]} (irreversible)").opts(
             color=theme.OKABE_ITO[0], line_width=2)
-        zero = hv.HLine(0).opts(color="grey", line_dash="dotted", line_width=1)
-        return (zero * g1 * g2 * self._mark("growth_pct", yl)).opts(
-            hv.opts.Curve(**theme.PLOT_OPTS), hv.opts.Overlay(title="Pressure growth per cycle", xlabel="Cycle",
-                                                              ylabel=yl, legend_position="bottom_right"))
+        return zero * g1 * g2
+
+    def growth_plot(self):
+        """Growth per cycle with the chosen cycle marked, as one HoloViews overlay."""
+        return self.growth_lines() * self._mark("growth_pct", "Growth vs P₀ (%)")
 
     @param.depends("dataset", "cycle")
     def cycle_plot(self):
@@ -359,16 +415,14 @@ class PressureExplorer(pn.viewable.Viewer):
         else:
             err = ""
         parts = []
-        for sign, lab, col in ((1, "charge", theme.OKABE_ITO[3]), (-1, "discharge", theme.OKABE_ITO[0])):
+        for sign, lab, style in ((1, "charge", _CHARGE), (-1, "discharge", _DISCHARGE)):
             m = (r["direction"] == sign) & np.isfinite(r["pressure"])
-            parts.append(hv.Curve((r["voltage"][m], r["pressure"][m]), xl, yl, label=lab).opts(
-                color=col, line_width=2))
-        return hv.Overlay(parts).opts(
-            hv.opts.Curve(framewise=True, **theme.PLOT_OPTS),  # each cycle on its own scale
-            hv.opts.Overlay(title=f"Cycle {self.cycle}: pressure against voltage{err}", legend_position="top_left"))
+            parts.append(hv.Curve((r["voltage"][m], r["pressure"][m]), xl, yl, label=lab, id=style.id))
+        parts[0] = parts[0].opts(title=f"Cycle {self.cycle}: pressure against voltage{err}")
+        return hv.Overlay(parts)
 
-    @param.depends("dataset", "cycle", "metric", "reference_state", "reference")
-    def correlation_plot(self):
+    @param.depends("dataset", "metric", "reference_state", "reference")
+    def correlation_points(self):
         """Capacity retention against the chosen pressure quantity, one point per cycle (cividis)."""
         xl = METRICS[self.metric]
         yl = "Capacity retention (%)"
@@ -376,47 +430,57 @@ class PressureExplorer(pn.viewable.Viewer):
             ps = self._ps()
             s = summary(self.dataset, self.reference)
         except SSBError as exc:
-            return hv.Points([], [xl, yl]).opts(title=str(exc), **theme.PLOT_OPTS)
+            return hv.Points([], [xl, yl], "Cycle").opts(_CORR_OPTS).opts(title=str(exc))
         common = np.intersect1d(ps["cycle"].values, s["cycle"].values)
         x = ps[self.metric].sel(cycle=common).values
         y = s["retention"].sel(cycle=common).values
-        pts = hv.Points((x, y, common), [xl, yl], "Cycle").opts(framewise=True,
-            color="Cycle", cmap=theme.SEQUENTIAL, colorbar=True, size=5, colorbar_opts={"title": "cycle"},
-            **theme.PLOT_OPTS)
-        i = np.flatnonzero(common == self.cycle)
-        sel = hv.Points(([x[i[0]]] if i.size else [], [y[i[0]]] if i.size else []), [xl, yl]).opts(
-            color=theme.OKABE_ITO[1], size=13, marker="diamond", line_color="black")
         try:
             r = correlation(self.dataset, self.reference_state, self.metric, self.reference)
             title = f"Retention vs {METRIC_SHORT[self.metric]} (r = {float(r['pearson_r']):.3f}, " \
                     f"ρ = {float(r['spearman_rho']):.3f})"
         except SSBError as exc:
             title = f"Correlation: {exc}"
-        return (pts * sel).opts(hv.opts.Overlay(title=title))
+        return hv.Points((x, y, common), [xl, yl], "Cycle").opts(_CORR_OPTS).opts(title=title)
+
+    def correlation_plot(self):
+        """Retention against the pressure quantity with the chosen cycle marked, as one HoloViews overlay."""
+        xl, yl = METRICS[self.metric], "Capacity retention (%)"
+        try:
+            pt = self._correlation_point()
+        except SSBError:
+            pt = None
+        sel = hv.Points([pt] if pt else [], [xl, yl]).opts(*_MARK_OPTS[1:])
+        return self.correlation_points() * sel
 
     def main_view(self):
         """Main area: read-outs, linked pressure/voltage time series, per-cycle plots, correlation."""
         if self.dataset is None:
             return pn.pane.Alert("No cell has a pressure log: add a pressure_log dataset whose 'cell' attribute "
                                  "names a cycling dataset.", alert_type="info")
-        rx_p, rx_v = hv.streams.RangeX(), hv.streams.RangeX()
-        dm_p = hv.DynamicMap(self.pressure_ts, streams=[rx_p])
-        dm_v = hv.DynamicMap(self.voltage_ts, streams=[rx_v])
+        dm_p = hv.DynamicMap(self.pressure_ts, streams=[hv.streams.RangeX()])
+        dm_v = hv.DynamicMap(self.voltage_ts, streams=[hv.streams.RangeX()])
         # same x dimension in one layout: the two time axes are linked (zoom one, both follow)
-        ts = (dm_p + dm_v).cols(1).opts(hv.opts.Curve(height=260, responsive=True))
+        ts = (dm_p + dm_v).cols(1)
 
-        def dm(m):
-            return pn.pane.HoloViews(hv.DynamicMap(m), sizing_mode="stretch_width")
+        def marked(method, hl, **overlay):
+            dmap = hv.DynamicMap(method).opts(hv.opts.Overlay(hooks=[hl.hook], **overlay),
+                                              hv.opts.Points(hooks=[hl.hook]))
+            return hl.pane(dmap, sizing_mode="stretch_width")
 
         return pn.Column(
             pn.pane.Markdown("## Stack-pressure explorer\nIn situ stack pressure logged beside the cycling "
                              "(aligned by timestamps), its reversible breathing and irreversible growth per "
                              "cycle, and how they relate to capacity fade. Zoom the time axis to see every "
                              "logged sample. Sample data are **synthetic** (study S2)."),
-            self.readout,
-            pn.pane.HoloViews(ts, sizing_mode="stretch_width"),
-            pn.Row(dm(self.breathing_plot), dm(self.growth_plot), sizing_mode="stretch_width"),
-            pn.Row(dm(self.cycle_plot), dm(self.correlation_plot), sizing_mode="stretch_width"),
+            live(self.readout),
+            self._hl_span.pane(ts, sizing_mode="stretch_width"),
+            pn.Row(marked(self.breathing_line, self._hl_breathing, legend_position="top_left"),
+                   marked(self.growth_lines, self._hl_growth, legend_position="bottom_right"),
+                   sizing_mode="stretch_width"),
+            # not linked: the loop is on its own (framewise) scale, the time series keep theirs
+            pn.Row(pn.pane.HoloViews(hv.DynamicMap(self.cycle_plot).opts(_CYCLE_OVERLAY), sizing_mode="stretch_width",
+                                     linked_axes=False),
+                   marked(self.correlation_points, self._hl_corr), sizing_mode="stretch_width"),
             sizing_mode="stretch_width",
         )
 

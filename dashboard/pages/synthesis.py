@@ -6,12 +6,78 @@ import numpy as np
 import panel as pn
 import param
 
+from analysis.errors import SSBError
 from dashboard import compute, data, theme
+from dashboard.live import live
 from dashboard.widgets import throttled
 
-KB_EV = 8.617333262e-5
 DESCRIPTORS = ("frb_pct", "bmr", "mass_mg")
 LABELS = {"frb_pct": "FRB (%)", "bmr": "BMR (x:1)", "mass_mg": "pellet mass (mg)"}
+#: parameters that pick the pellet shown
+SELECTION = ("dataset", *DESCRIPTORS, "state", "composition")
+#: parameters that change the numbers of every pellet
+ANALYSIS = ("circuit", "arrhenius_form")
+
+# ---- plot styles, applied once: every frame is a clone of one of these prototypes (same options id),
+# so a slider move builds bare elements and HoloViews does no option processing per frame.
+# Plots of the selected pellet are framewise (a new pellet or temperature rescales the axes).
+_OI = theme.OKABE_ITO
+_ARRAY = ["array", "dictionary"]  # frames hold plain numpy columns (no pandas conversion)
+_LIVE = {"framewise": True, **theme.PLOT_OPTS}
+_FW = {"framewise": True}
+_ZAXES = {"xlabel": "Z' (Ω)", "ylabel": "-Z'' (Ω)", "xformatter": "%.3g", "yformatter": "%.3g"}
+
+
+def _proto(element, *dims, group: str, label: str = "", **style):
+    """An empty, styled element (numpy columns) whose clones carry the style."""
+    return element([], *dims, group=group, label=label, datatype=_ARRAY).opts(**style)
+
+
+_Z = ("Z'", "-Z''")
+_NYQ_DATA = _proto(hv.Scatter, *_Z, group="Data", color=_OI[0], size=6, title="{label}",
+                   legend_position="top_left", **_ZAXES, **_LIVE)
+_NYQ_FIT = _proto(hv.Curve, *_Z, group="Fit", color=_OI[3], line_width=2, **_FW)
+_HF_R = _proto(hv.VLines, group="Intercept", color=_OI[2], line_dash="dashed", line_width=2, **_FW)
+_F = "f (Hz)"
+_BODE_MOD = _proto(hv.Scatter, _F, "|Z| (Ω)", group="Data", color=_OI[0], size=5, logx=True, logy=True, **_LIVE)
+_BODE_PH = _proto(hv.Scatter, _F, "-phase (°)", group="Phase", color=_OI[2], size=5, logx=True, **_LIVE)
+_BODE_FIT = _proto(hv.Curve, _F, "|Z| (Ω)", group="Fit", color=_OI[3], line_width=2, **_FW)
+_ARR_DATA = _proto(hv.Scatter, "1000/T (1/K)", "y", group="Data", color=_OI[0], size=7, title="{label}",
+                   legend_position="top_right", **_LIVE)
+_ARR_FIT = _proto(hv.Curve, "1000/T (1/K)", "y", group="Fit", color=_OI[3], line_width=2, **_FW)
+# trends: every pellet of the state (points, hover names the pellet), the series through the selection
+# (line) and the selection (diamond); the title is the elements' common label; padding keeps the end
+# points off the frame
+_TREND = {"title": "{label}", "show_legend": False, "padding": 0.08, **_LIVE}
+_TREND_PTS = {prop: hv.Scatter([], "x", ["y", "pellet"], group="Trend", datatype=["dictionary"]).opts(
+    color=_OI[i], size=7, **_TREND) for i, prop in enumerate(("sigma", "ea"))}
+_TREND_ERR = _proto(hv.ErrorBars, "x", ["y", "err"], group="Trend", color=_OI[1], line_width=1.5,
+                    show_legend=False, **_FW)
+_TREND_LINE = {prop: _proto(hv.Curve, "x", "y", group="Series", color=_OI[i], line_width=2, show_legend=False, **_FW)
+               for i, prop in enumerate(("sigma", "ea"))}
+_TREND_MARK = _proto(hv.Scatter, "x", "y", group="Selection", color=_OI[3], size=14, marker="diamond",
+                     show_legend=False, **_FW)
+_WHATIF = _proto(hv.Points, ["FRB (%)", "BMR (x:1)"], group="Whatif", label="what-if", color=_OI[3], marker="x",
+                 size=16, line_width=3)
+
+
+#: model-map grid (n x n cells): the browser redraws every cell whenever the what-if marker moves
+_MAP_N = 40
+
+
+def _el(proto, *columns, **kw):
+    """A frame: ``proto`` (style and options) holding the numpy ``columns``."""
+    return proto.clone(np.column_stack(columns), **kw)
+
+
+def _no_spectrum() -> dict:
+    e = np.zeros(0)
+    return {**{k: e for k in ("freq", "zr", "mzi", "fr", "mfi", "absz", "absf", "ph", "phf")},
+            "keep": np.zeros(0, bool), "r": float("nan"), "chi2": float("nan"), "success": False,
+            "message": "no pellet"}
+
+
+_NO_SPECTRUM = _no_spectrum()
 
 
 class SynthesisExplorer(pn.viewable.Viewer):
@@ -130,12 +196,9 @@ class SynthesisExplorer(pn.viewable.Viewer):
     @property
     def sample(self) -> str | None:
         """Id of the sample matching the current slider values (None if not measured)."""
-        from analysis.pellets import select_sample
-
-        ds = data.load(self.dataset)
-        crit = {p: getattr(self, p) for p in (*DESCRIPTORS, "state", "composition")
-                if getattr(self, p) is not None}
-        return select_sample(ds, **crit)
+        crit = tuple((p, getattr(self, p)) for p in (*DESCRIPTORS, "state", "composition")
+                     if getattr(self, p) is not None)
+        return compute.pellet_sample(self.dataset, crit)
 
     def _results(self):
         return compute.pellet_results(self.dataset, self.circuit, self.arrhenius_form)
@@ -167,8 +230,13 @@ class SynthesisExplorer(pn.viewable.Viewer):
         return pn.Column(*self._widgets, sizing_mode="stretch_width")
 
     # ------------------------------------------------------------------ views
-    @param.depends("dataset", "frb_pct", "bmr", "mass_mg", "state", "composition", "temperature_C",
-                   "circuit", "arrhenius_form")
+    # Each plot is a DynamicMap whose callback depends only on what it shows and returns bare clones of
+    # the styled prototypes above. The trends are split into a layer of every pellet (changes with the
+    # dataset, state or analysis only) and a small layer following the selection. No frame adds or drops
+    # Bokeh models (fixed legend labels, same elements every frame), so a move only sends new data,
+    # text and ranges. An analysis error (e.g. a circuit typed wrong) shows in the read-out; the
+    # plots then show no data.
+    @param.depends(*SELECTION, "temperature_C", *ANALYSIS)
     def readout(self):
         """Numbers of the selected pellet (conductivity, Ea, fit quality)."""
         sid = self.sample
@@ -176,89 +244,94 @@ class SynthesisExplorer(pn.viewable.Viewer):
             return pn.pane.Markdown(
                 "**No pellet was measured with these settings.** Move a slider to a measured sample.",
                 css_classes=["ssb-readout"], sizing_mode="stretch_width")
-        cond, arr = self._results()
         T_K = self._T_K()
-        c = cond.sel(sample=sid).sel(temperature=T_K, method="nearest")
-        a = arr.sel(sample=sid)
-        _, _, fit = compute.spectrum_fit(self.dataset, sid, T_K, self.circuit)
+        try:
+            n = compute.pellet_numbers(self.dataset, self.circuit, self.arrhenius_form, sid, T_K)
+            fit = compute.spectrum_view(self.dataset, sid, T_K, self.circuit)
+        except SSBError as exc:
+            return pn.pane.Alert(f"**Analysis failed:** {exc}", alert_type="danger", css_classes=["ssb-readout"],
+                                 sizing_mode="stretch_width")
         form = "σT" if self.arrhenius_form == "sigmaT" else "σ"
         md = (
             f"**Sample** `{sid}`  \n"
-            f"**σ({self.temperature_C:g} °C)** = {float(c['sigma']) * 1e3:.2f} ± {float(c['sigma_stderr']) * 1e3:.2f} mS/cm"
-            f" (R = {float(c['R']):.3f} ± {float(c['R_stderr']):.3f} Ω)  \n"
-            f"**Eₐ** = {float(a['Ea']):.3f} ± {float(a['Ea_stderr']):.1g} eV ({form} form)  \n"
-            f"**σ(25 °C), measured** = {float(a['sigma_25C']) * 1e3:.2f} mS/cm  \n"
-            f"live fit `{self.circuit}`: χ² = {fit.chi2:.3g}, {'converged' if fit.success else 'FAILED: ' + fit.message}"
+            f"**σ({self.temperature_C:g} °C)** = {n['sigma'] * 1e3:.2f} ± {n['sigma_stderr'] * 1e3:.2f} mS/cm"
+            f" (R = {n['R']:.3f} ± {n['R_stderr']:.3f} Ω)  \n"
+            f"**Eₐ** = {n['Ea']:.3f} ± {n['Ea_stderr']:.1g} eV ({form} form)  \n"
+            f"**σ(25 °C), measured** = {n['sigma_25C'] * 1e3:.2f} mS/cm  \n"
+            f"live fit `{self.circuit}`: χ² = {fit['chi2']:.3g}, "
+            f"{'converged' if fit['success'] else 'FAILED: ' + fit['message']}"
         )
         return pn.pane.Markdown(md, css_classes=["ssb-readout"], sizing_mode="stretch_width")
 
     def _T_K(self) -> float:
         return float(self.temperature_C) + 273.15
 
-    @param.depends("dataset", "frb_pct", "bmr", "mass_mg", "state", "composition", "temperature_C", "circuit")
+    def _spectrum(self, sid: str | None) -> dict:
+        if sid is None:
+            return _NO_SPECTRUM
+        try:
+            return compute.spectrum_view(self.dataset, sid, self._T_K(), self.circuit)
+        except SSBError:  # reported by the read-out
+            return _NO_SPECTRUM
+
+    @param.depends(*SELECTION, "temperature_C", "circuit")
     def nyquist(self):
         """Nyquist plot of the selected spectrum with the live fit."""
         sid = self.sample
-        opts = dict(xlabel="Z' (Ω)", ylabel="-Z'' (Ω)", xformatter="%.3g", yformatter="%.3g", **theme.PLOT_OPTS)
-        if sid is None:
-            return (hv.Scatter([], "Z'", "-Z''", label="data").opts(**opts)
-                    * hv.Curve([], "Z'", "-Z''", label="fit"))
-        freq, Z, fit = compute.spectrum_fit(self.dataset, sid, self._T_K(), self.circuit)
-        pts = hv.Scatter((Z.real, -Z.imag), "Z'", "-Z''", label="data").opts(
-            color=theme.OKABE_ITO[0], size=6, **opts)
-        zf = np.asarray(fit.Z_fit) if fit.success else np.full_like(Z, np.nan)
-        line = hv.Curve((zf.real, -zf.imag), "Z'", "-Z''", label="fit").opts(color=theme.OKABE_ITO[3], line_width=2)
-        return (pts * line).opts(title=f"Nyquist: {sid}, {self.temperature_C:g} °C", legend_position="top_left")
+        v = self._spectrum(sid)
+        title = (f"Nyquist: {sid}, {self.temperature_C:g} °C" if sid is not None
+                 else "Nyquist: no pellet measured with these settings")
+        return hv.Overlay([_el(_NYQ_DATA, v["zr"], v["mzi"], label="data"),
+                           _el(_NYQ_FIT, v["fr"], v["mfi"], label="fit")], label=title)
 
-    @param.depends("dataset", "frb_pct", "bmr", "mass_mg", "state", "composition", "temperature_C", "circuit")
+    @param.depends(*SELECTION, "temperature_C", "circuit")
     def nyquist_hf(self):
         """High-frequency part of the Nyquist plot, where the pellet resistance is read."""
-        sid = self.sample
-        opts = dict(xlabel="Z' (Ω)", ylabel="-Z'' (Ω)", xformatter="%.3g", yformatter="%.3g", **theme.PLOT_OPTS)
-        if sid is None:
-            return hv.Scatter([], "Z'", "-Z''").opts(**opts)
-        freq, Z, fit = compute.spectrum_fit(self.dataset, sid, self._T_K(), self.circuit)
-        r = float(fit.params.get("R0", np.nanmin(Z.real))) if fit.success else float(np.nanmin(Z.real))
-        keep = np.abs(Z - r) <= 4 * max(r, 1e-12)
-        zf = np.asarray(fit.Z_fit) if fit.success else np.full_like(Z, np.nan)
-        pts = hv.Scatter((Z.real[keep], -Z.imag[keep]), "Z'", "-Z''", label="data").opts(
-            color=theme.OKABE_ITO[0], size=6, **opts)
-        line = hv.Curve((zf.real[keep], -zf.imag[keep]), "Z'", "-Z''", label="fit").opts(color=theme.OKABE_ITO[3], line_width=2)
-        mark = hv.VLine(r).opts(color=theme.OKABE_ITO[2], line_dash="dashed")
-        return (pts * line * mark).opts(title=f"HF intercept R = {r:.3g} Ω", legend_position="top_left")
+        v = self._spectrum(self.sample)
+        k, r = v["keep"], v["r"]
+        title = f"HF intercept R = {r:.3g} Ω" if np.isfinite(r) else "HF intercept: no pellet"
+        return hv.Overlay([_el(_NYQ_DATA, v["zr"][k], v["mzi"][k], label="data"),
+                           _el(_NYQ_FIT, v["fr"][k], v["mfi"][k], label="fit"),
+                           _el(_HF_R, np.array([r]) if np.isfinite(r) else np.zeros(0))], label=title)
 
-    @param.depends("dataset", "frb_pct", "bmr", "mass_mg", "state", "composition", "temperature_C", "circuit")
+    @param.depends(*SELECTION, "temperature_C", "circuit")
+    def bode_modulus(self):
+        """Bode |Z| of the selected spectrum with the live fit."""
+        v = self._spectrum(self.sample)
+        return hv.Overlay([_el(_BODE_MOD, v["freq"], v["absz"], label="|Z|"),
+                           _el(_BODE_FIT, v["freq"], v["absf"], label="fit")])
+
+    @param.depends(*SELECTION, "temperature_C", "circuit")
+    def bode_phase(self):
+        """Bode phase of the selected spectrum with the live fit."""
+        v = self._spectrum(self.sample)
+        return hv.Overlay([_el(_BODE_PH, v["freq"], v["ph"], label="-phase"),
+                           _el(_BODE_FIT, v["freq"], v["phf"], vdims=["-phase (°)"], label="fit")])
+
+    @param.depends(*SELECTION, "temperature_C", "circuit")
     def bode(self):
         """Bode plot (|Z| and phase) of the selected spectrum with the live fit."""
-        sid = self.sample
-        if sid is None:
-            return hv.Curve([], "f (Hz)", "|Z| (Ω)")
-        freq, Z, fit = compute.spectrum_fit(self.dataset, sid, self._T_K(), self.circuit)
-        zf = np.asarray(fit.Z_fit) if fit.success else np.full_like(Z, np.nan)
-        o = dict(logx=True, **theme.PLOT_OPTS)
-        mod = (hv.Scatter((freq, np.abs(Z)), "f (Hz)", "|Z| (Ω)", label="|Z|").opts(color=theme.OKABE_ITO[0], size=5, logy=True, **o)
-               * hv.Curve((freq, np.abs(zf)), "f (Hz)", "|Z| (Ω)", label="fit").opts(color=theme.OKABE_ITO[3]))
-        ph = (hv.Scatter((freq, -np.degrees(np.angle(Z))), "f (Hz)", "-phase (°)", label="-phase").opts(color=theme.OKABE_ITO[2], size=5, **o)
-              * hv.Curve((freq, -np.degrees(np.angle(zf))), "f (Hz)", "-phase (°)").opts(color=theme.OKABE_ITO[3]))
-        return (mod + ph).opts(shared_axes=False)
+        return (self.bode_modulus() + self.bode_phase()).opts(shared_axes=False)
 
-    @param.depends("dataset", "frb_pct", "bmr", "mass_mg", "state", "composition", "circuit", "arrhenius_form")
+    @param.depends(*SELECTION, *ANALYSIS)
     def arrhenius(self):
         """Arrhenius plot of the selected pellet with its fit."""
         sid = self.sample
         ylab = "log10(σT / S cm⁻¹ K)" if self.arrhenius_form == "sigmaT" else "log10(σ / S cm⁻¹)"
         if sid is None:
-            return hv.Scatter([], "1000/T (1/K)", ylab)
-        cond, arr = self._results()
-        T = cond["temperature"].values
-        s = cond["sigma"].sel(sample=sid).values
-        y = np.log10(s * T) if self.arrhenius_form == "sigmaT" else np.log10(s)
-        a = arr.sel(sample=sid)
-        Tl = np.linspace(T.min(), T.max(), 50)
-        yl = float(a["log10_prefactor"]) - float(a["Ea"]) / (KB_EV * Tl * np.log(10))
-        pts = hv.Scatter((1000 / T, y), "1000/T (1/K)", ylab, label="measured").opts(color=theme.OKABE_ITO[0], size=7, **theme.PLOT_OPTS)
-        line = hv.Curve((1000 / Tl, yl), "1000/T (1/K)", ylab, label=f"Ea = {float(a['Ea']):.3f} eV").opts(color=theme.OKABE_ITO[3])
-        return (pts * line).opts(title="Arrhenius", legend_position="top_right")
+            x = y = xl = yl = np.zeros(0)
+            title = "Arrhenius: no pellet"
+        else:
+            try:
+                a = compute.arrhenius_view(self.dataset, self.circuit, self.arrhenius_form, sid)
+                x, y, xl, yl = a["x"], a["y"], a["xl"], a["yl"]
+                title = f"Arrhenius fit: Ea = {a['Ea']:.3f} eV"
+            except SSBError:  # reported by the read-out
+                x = y = xl = yl = np.zeros(0)
+                title = "Arrhenius: analysis failed"
+        # fixed legend labels (a changing label would rebuild the legend's Bokeh models on every move)
+        return hv.Overlay([_el(_ARR_DATA, x, y, vdims=[ylab], label="measured"),
+                           _el(_ARR_FIT, xl, yl, vdims=[ylab], label="fit")], label=title)
 
     def _trend_axes(self) -> list[str]:
         """Milling parameters (or composition) with more than one measured value in the dataset."""
@@ -268,39 +341,49 @@ class SynthesisExplorer(pn.viewable.Viewer):
             axes = ["nb_x" if p == "composition" else p for p in axes]
         return [p for p in axes if p != "mass_mg"] or axes
 
-    def _series(self, p: str):
-        """Samples along parameter ``p`` with the other parameters held at the selection."""
-        cond, arr = self._results()
-        ds = data.load(self.dataset)
-        mask = np.ones(ds.sizes["sample"], bool)
-        for q in (*DESCRIPTORS, "state"):
-            if q == p or getattr(self, q, None) is None or q not in ds.coords:
-                continue
-            v = ds[q].values
-            mask &= (np.isclose(v.astype(float), float(getattr(self, q))) if v.dtype.kind in "fiu"
-                     else v.astype(str) == str(getattr(self, q)))
-        x = ds[p].values[mask].astype(float)
-        order = np.argsort(x)
-        ids = ds["sample"].values[mask][order]
-        return (x[order], arr["sigma_25C"].values[mask][order] * 1e3, arr["Ea"].values[mask][order],
-                arr["Ea_stderr"].values[mask][order], [i for i, s_ in enumerate(ids) if s_ == self.sample])
+    def _series(self, p: str, through_selection: bool = True) -> dict:
+        """Pellets along parameter ``p`` (cached): with the other parameters held at the selection, or
+        (``through_selection=False``) every pellet in the selected state."""
+        held = [q for q in (*DESCRIPTORS, "state") if q != p] if through_selection else ["state"]
+        held = tuple((q, getattr(self, q)) for q in held if getattr(self, q, None) is not None)
+        try:
+            return compute.trend_series(self.dataset, self.circuit, self.arrhenius_form, p, held)
+        except SSBError:  # reported by the read-out
+            e = np.zeros(0)
+            return {"x": e, "sigma": e, "Ea": e, "Ea_stderr": e, "ids": np.zeros(0, str)}
+
+    @staticmethod
+    def _trend_labels(p: str, prop: str) -> tuple[str, str, str]:
+        lab = LABELS.get(p, "Nb content x" if p == "nb_x" else p)
+        ylab = "σ(25 °C) (mS/cm)" if prop == "sigma" else "Ea (eV)"
+        return lab, ylab, f"{'σ' if prop == 'sigma' else 'Ea'} vs {lab} (line: others as selected)"
+
+    def _trend_data(self, p: str, prop: str):
+        """Every pellet of the selected state against ``p`` (changes only with dataset, state, analysis)."""
+        s = self._series(p, through_selection=False)
+        lab, ylab, title = self._trend_labels(p, prop)
+        y = s["sigma"] if prop == "sigma" else s["Ea"]
+        pts = _TREND_PTS[prop].clone({lab: s["x"], ylab: y, "pellet": s["ids"]}, kdims=[lab],
+                                     vdims=[ylab, "pellet"], label=title)
+        if prop == "sigma":
+            return hv.Overlay([pts])
+        return hv.Overlay([_el(_TREND_ERR, s["x"], y, s["Ea_stderr"], kdims=[lab], vdims=[ylab, "err"],
+                                            label=title), pts])
+
+    def _trend_marker(self, p: str, prop: str):
+        """The series through the selection (other parameters held) and the selected pellet (a diamond)."""
+        s = self._series(p)
+        lab, ylab, title = self._trend_labels(p, prop)
+        i = np.flatnonzero(s["ids"] == self.sample) if self.sample is not None else np.zeros(0, int)
+        y = s["sigma"] if prop == "sigma" else s["Ea"]
+        return hv.Overlay([_el(_TREND_LINE[prop], s["x"], y, kdims=[lab], vdims=[ylab], label=title),
+                           _el(_TREND_MARK, s["x"][i], y[i], kdims=[lab], vdims=[ylab], label=title)])
 
     def _trend(self, p: str, prop: str):
-        """σ(25 °C) or Ea against parameter ``p``; the current selection as a red diamond."""
-        lab = LABELS.get(p, "Nb content x" if p == "nb_x" else p)
-        x, sig, ea, eae, cur = self._series(p)
-        if prop == "sigma":
-            y, ylab, col = sig, "σ(25 °C) (mS/cm)", theme.OKABE_ITO[0]
-            el = hv.Curve((x, y), lab, ylab).opts(color=col) * hv.Scatter((x, y), lab, ylab).opts(color=col, size=7)
-        else:
-            y, ylab, col = ea, "Ea (eV)", theme.OKABE_ITO[1]
-            el = hv.Curve((x, y), lab, ylab).opts(color=col) * hv.ErrorBars((x, y, eae), lab, [ylab, "err"]).opts(color=col)
-        mark = hv.Scatter([(x[cur[0]], y[cur[0]])] if cur else [], lab, ylab).opts(
-            color=theme.OKABE_ITO[3], size=14, marker="diamond")
-        note = "" if len(x) > 1 else " (no series through the selection)"
-        return (el * mark).opts(title=f"{'σ' if prop == 'sigma' else 'Ea'} vs {lab}{note}", **theme.PLOT_OPTS)
+        """σ(25 °C) or Ea against parameter ``p``; the series through the selection and the selection marked."""
+        return self._trend_data(p, prop) * self._trend_marker(p, prop)
 
-    @param.depends("dataset", "frb_pct", "bmr", "mass_mg", "state", "composition", "circuit", "arrhenius_form")
+    @param.depends(*SELECTION, *ANALYSIS)
     def trends(self):
         """σ(25 °C) and Ea against each milling parameter (other parameters held), selection marked."""
         plots = [self._trend(p, prop) for p in self._trend_axes() for prop in ("sigma", "ea")]
@@ -308,20 +391,19 @@ class SynthesisExplorer(pn.viewable.Viewer):
             return hv.Div("<p>No series through the current selection.</p>")
         return hv.Layout(plots).cols(2).opts(shared_axes=False)
 
+    def _trend_dmap(self, p: str, prop: str) -> hv.DynamicMap:
+        """Live trend plot: the pellets (redrawn only when dataset, state or analysis change) under a
+        small layer that follows the selection."""
+        static = hv.streams.Params(self, ["dataset", "state", *ANALYSIS])
+        marker = hv.streams.Params(self, [*SELECTION, *ANALYSIS])
+        return (hv.DynamicMap(lambda p=p, prop=prop, **_: self._trend_data(p, prop), streams=[static])
+                * hv.DynamicMap(lambda p=p, prop=prop, **_: self._trend_marker(p, prop), streams=[marker]))
+
     @param.depends("dataset")
     def trends_section(self):
-        """One live plot (DynamicMap) per parameter and property, rebuilt only when the dataset changes."""
-        panes = []
-        for p in self._trend_axes():
-            for prop in ("sigma", "ea"):
-                fn = (lambda p=p, prop=prop, **_: self._trend(p, prop))  # noqa: E731
-                panes.append(pn.pane.HoloViews(hv.DynamicMap(fn, streams=[hv.streams.Params(
-                    self, ["dataset", "frb_pct", "bmr", "mass_mg", "state", "composition", "circuit", "arrhenius_form"])]),
-                    sizing_mode="stretch_width", linked_axes=False))
+        """One live plot per parameter and property, rebuilt only when the dataset changes."""
+        panes = [_pane(self._trend_dmap(p, prop)) for p in self._trend_axes() for prop in ("sigma", "ea")]
         return pn.GridBox(*panes, ncols=2, sizing_mode="stretch_width")
-
-    def _state_for_model(self) -> str | None:
-        return self.state if self.state is not None else None
 
     def _physics(self):
         return compute.mill_physics(self.mill, float(self.jar_volume_ml), float(self.what_rpm),
@@ -329,14 +411,12 @@ class SynthesisExplorer(pn.viewable.Viewer):
                                     float(self.what_frb_pct), float(self.what_bmr), float(self.what_time_h))
 
     def _model(self, prop: str):
-        from analysis.errors import SSBError
-
         try:
             return compute.property_model(self.dataset, self.circuit, self.arrhenius_form, prop, self.state)
         except (SSBError, KeyError, ValueError) as exc:
             return str(exc)
 
-    @param.depends("dataset", "state", "circuit", "arrhenius_form", "mill", "what_frb_pct", "what_bmr",
+    @param.depends("dataset", "state", *ANALYSIS, "mill", "what_frb_pct", "what_bmr",
                    "what_rpm", "what_time_h", "ball_diameter_mm", "ball_material", "jar_volume_ml")
     def whatif_readout(self):
         """Mill physics at the what-if settings and the model's estimate there (clearly labelled)."""
@@ -352,17 +432,16 @@ class SynthesisExplorer(pn.viewable.Viewer):
                 f"impact frequency **{phys.impact_frequency_Hz:.1f} Hz**, power **{phys.power_W:.2f} W**"
                 + (f", dose **{dose / 1e3:.0f} kJ/g**" if dose is not None else "")
             ]
-        X = {"frb_pct": [float(self.what_frb_pct)], "bmr": [float(self.what_bmr)]}
         parts = []
         for prop, unit, fmt in (("sigma_25C", "mS/cm", "{:.2f}"), ("Ea", "eV", "{:.3f}")):
             m = self._model(prop)
             if isinstance(m, str):
                 parts.append(f"{prop}: no model ({m})")
                 continue
-            mean, lo, hi = m.predict_interval(X, k=2.0)
+            mean, lo, hi = compute.model_estimate(self.dataset, self.circuit, self.arrhenius_form, prop, self.state,
+                                                  float(self.what_frb_pct), float(self.what_bmr))
             name = "σ(25 °C)" if prop == "sigma_25C" else "Eₐ"
-            parts.append(f"{name} = {fmt.format(float(mean[0]))} {unit} "
-                         f"(2σ band {fmt.format(float(lo[0]))}–{fmt.format(float(hi[0]))})")
+            parts.append(f"{name} = {fmt.format(mean)} {unit} (2σ band {fmt.format(lo)}–{fmt.format(hi)})")
         n = self._model("sigma_25C")
         n_s = int(n.X_train.shape[0]) if not isinstance(n, str) else 0
         lines.append(f"**Model estimate, not a measurement** (Gaussian process on {n_s} measured "
@@ -376,7 +455,7 @@ class SynthesisExplorer(pn.viewable.Viewer):
         if isinstance(m, str):
             return hv.QuadMesh(([1.0, 2.0], [1.0, 2.0], np.full((2, 2), np.nan)), ["FRB (%)", "BMR (x:1)"]).opts(
                 title=f"No structure-property model: {m}"[:90], **o)
-        grid = compute.model_map(self.dataset, self.circuit, self.arrhenius_form, "sigma_25C", self.state)
+        grid = compute.model_map(self.dataset, self.circuit, self.arrhenius_form, "sigma_25C", self.state, n=_MAP_N)
         x, y = grid["frb_pct"].values, grid["bmr"].values
         if which == "value":
             z, label, title, cmap = grid["value"].values.T, "σ(25 °C) model (mS/cm)", "Model estimate of σ(25 °C) (mS/cm)", theme.SEQUENTIAL
@@ -387,12 +466,12 @@ class SynthesisExplorer(pn.viewable.Viewer):
                         ["FRB (%)", "BMR (x:1)"], label="measured").opts(color="white", line_color="black", size=9)
         return hv.QuadMesh((x, y, z), ["FRB (%)", "BMR (x:1)"], label).opts(title=title, **{**o, "cmap": cmap}) * pts
 
-    @param.depends("dataset", "state", "circuit", "arrhenius_form")
+    @param.depends("dataset", "state", *ANALYSIS)
     def model_map(self):
         """Model estimate of σ(25 °C) over FRB × BMR with the measured samples (static per model)."""
         return self._map_mesh("value")
 
-    @param.depends("dataset", "state", "circuit", "arrhenius_form")
+    @param.depends("dataset", "state", *ANALYSIS)
     def model_uncertainty(self):
         """Relative half-width of the model's 2σ band over FRB × BMR."""
         return self._map_mesh("std")
@@ -400,29 +479,31 @@ class SynthesisExplorer(pn.viewable.Viewer):
     @param.depends("what_frb_pct", "what_bmr")
     def whatif_marker(self):
         """The what-if point on the model maps (a separate layer: moving it does not resend the maps)."""
-        return hv.Points([(float(self.what_frb_pct), float(self.what_bmr))], ["FRB (%)", "BMR (x:1)"],
-                         label="what-if").opts(color=theme.OKABE_ITO[3], marker="x", size=16, line_width=3)
+        return _el(_WHATIF, [float(self.what_frb_pct)], [float(self.what_bmr)])
 
     def main_view(self):
         """Main area: read-outs, Nyquist/Bode, Arrhenius, trends."""
         return pn.Column(
             pn.pane.Markdown("## Synthesis explorer\nMilling parameters → pellet impedance, conductivity "
                              "and activation energy. Sample data are **synthetic** (they reproduce studies S1 and S5)."),
-            self.readout,
-            pn.Row(pn.pane.HoloViews(hv.DynamicMap(self.nyquist), sizing_mode="stretch_width", linked_axes=False),
-                   pn.pane.HoloViews(hv.DynamicMap(self.nyquist_hf), sizing_mode="stretch_width", linked_axes=False),
-                   pn.pane.HoloViews(hv.DynamicMap(self.arrhenius), sizing_mode="stretch_width")),
-            pn.pane.HoloViews(hv.DynamicMap(self.bode), sizing_mode="stretch_width"),
+            live(self.readout),
+            pn.Row(_pane(hv.DynamicMap(self.nyquist)), _pane(hv.DynamicMap(self.nyquist_hf)),
+                   _pane(hv.DynamicMap(self.arrhenius)), sizing_mode="stretch_width"),
+            pn.Row(_pane(hv.DynamicMap(self.bode_modulus)), _pane(hv.DynamicMap(self.bode_phase)),
+                   sizing_mode="stretch_width"),
             pn.panel(self.trends_section, sizing_mode="stretch_width"),
             pn.pane.Markdown("### What-if: mill physics and structure-property model"),
-            self.whatif_readout,
-            pn.Row(
-                pn.pane.HoloViews(hv.DynamicMap(self.model_map) * hv.DynamicMap(self.whatif_marker),
-                                  sizing_mode="stretch_width", linked_axes=False),
-                pn.pane.HoloViews(hv.DynamicMap(self.model_uncertainty) * hv.DynamicMap(self.whatif_marker),
-                                  sizing_mode="stretch_width", linked_axes=False)),
+            live(self.whatif_readout),
+            pn.Row(_pane(hv.DynamicMap(self.model_map) * hv.DynamicMap(self.whatif_marker)),
+                   _pane(hv.DynamicMap(self.model_uncertainty) * hv.DynamicMap(self.whatif_marker)),
+                   sizing_mode="stretch_width"),
             sizing_mode="stretch_width",
         )
 
     def __panel__(self):
         return pn.Row(pn.Column(self.controls(), width=320), self.main_view(), sizing_mode="stretch_width")
+
+
+def _pane(obj) -> pn.pane.HoloViews:
+    """A plot pane that stretches and keeps its axes to itself."""
+    return pn.pane.HoloViews(obj, sizing_mode="stretch_width", linked_axes=False)

@@ -216,3 +216,34 @@ def test_dqdv_cycles_runs_unsplit(local_threads):
     got = job.result(timeout=120)
     assert job.n_chunks == 1
     xr.testing.assert_identical(got, direct)
+
+
+def test_local_workers_single_threaded_blas(monkeypatch):
+    """LocalCluster workers: 1 thread each and single-threaded BLAS, even when this process's
+    environment asks for more; this process's environment is left as it was."""
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    jobs.configure(n_workers=1, processes=True)
+    try:
+        client = jobs.get_client()
+        client.wait_for_workers(1, timeout=60)
+        settings = jobs.worker_settings()
+        assert len(settings) == 1
+        (w,) = settings.values()
+        assert w["nthreads"] == 1
+        assert w["OMP_NUM_THREADS"] == w["OPENBLAS_NUM_THREADS"] == w["MKL_NUM_THREADS"] == "1"
+        assert w["blas_threads"] in (1, None)  # None only where OpenBLAS is not numpy's BLAS
+        assert os.environ["OPENBLAS_NUM_THREADS"] == "3" and "OMP_NUM_THREADS" not in os.environ
+    finally:
+        jobs.shutdown()
+
+
+def test_default_chunk_size():
+    # two chunks per worker, so 1 and 2 workers split the same batch into 2 and 4 equal parts
+    assert jobs.default_chunk_size("drt_many", 10_000, 1) == 5000
+    assert jobs.default_chunk_size("drt_many", 10_000, 2) == 2500
+    # never below the function's minimum (per-call set-up), never above the batch
+    assert jobs.default_chunk_size("drt_many", 1000, 8) == jobs.MIN_CHUNK["drt_many"]
+    assert jobs.default_chunk_size("drt_many", 100, 8) == 100
+    assert jobs.default_chunk_size("selftest", 10, 4) == 2
+    assert jobs.default_chunk_size("selftest", 0, 4) == 1

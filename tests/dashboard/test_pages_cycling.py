@@ -134,7 +134,7 @@ def test_large_selection_is_decimated_and_says_so(page):
     page.param.update(mode="dQ/dV", cycle_range=(1, 400))
     ov = page.derivative_plot()
     assert len(ov.Contours.I.data) == 40
-    assert "showing 40 of 400" in opt(ov, "title")
+    assert "showing 40 of 400" in opt(ov.Contours.I, "title")
 
 
 def test_dvdq_mode(page):
@@ -263,7 +263,8 @@ def test_per_cycle_plots(ppage):
     assert np.allclose(elements(g, hv.Curve)[1].dimension_values(1), pc.growth_pct.values, equal_nan=True)
     c = ppage.correlation_plot()
     assert len(elements(c, hv.Points)[0]) == int(r.n)
-    assert f"r = {float(r.pearson_r):.3f}" in opt(c, "title")
+    assert f"r = {float(r.pearson_r):.3f}" in opt(elements(c, hv.Points)[0], "title")
+    assert float(elements(c, hv.Points)[1].dimension_values(0)[0]) == pytest.approx(float(pc.growth_pct.sel(cycle=40)))
 
 
 def test_minmax_decimation_keeps_extremes():
@@ -283,14 +284,14 @@ def test_minmax_decimation_keeps_extremes():
 def test_time_series_decimated_overall_full_detail_on_zoom(ppage):
     ppage.dataset = HL
     full = ppage.voltage_ts()
-    curve = full.Curve.I
+    curve = full
     n_all = data.load(HL).sizes["record"]
     assert len(curve) <= 2 * pr_mod.N_BINS < n_all
     assert "min-max decimated" in opt(full, "title")
     zoom = ppage.voltage_ts(x_range=(100.0, 110.0))
     t = data.load(HL)["time"].values / 3600
     inside = ((t >= 100.0) & (t <= 110.0)).sum()
-    assert inside <= len(zoom.Curve.I) <= inside + 2
+    assert inside <= len(zoom) <= inside + 2
     assert "all samples" in opt(zoom, "title")
     # the logger pressure is put on the cell's clock (offset from the start_time attrs)
     a = align(data.load(HL), data.load(HL + "_pressure"))
@@ -321,8 +322,52 @@ def test_cycle_plot_is_the_aligned_record_of_that_cycle(ppage):
 
 def test_cycle_range_only_moves_the_shading(page):
     page.cycle_range = (20, 60)
-    span = page.span()
-    assert isinstance(span, hv.VSpan) and tuple(span.data) == (19.5, 60.5)
+    assert page._span_bounds() == (19.5, 60.5)
     # the tracked-peak plots (rescaled when the windows change) do not redraw when the range moves
     deps = page.param.method_dependencies("peak_position_plot")
     assert "cycle_range" not in {d.name for d in deps}
+    # nor do the per-cycle summaries: the shading (moved in place) is all that follows the range
+    for m in ("capacity_plot", "ce_plot", "retention_plot", "polarisation_plot"):
+        assert "cycle_range" not in {d.name for d in page.param.method_dependencies(m)}, m
+
+
+def test_page_layers_render_and_follow_the_range(page):
+    """The served layout: summaries x shading and windows x curves are overlays of DynamicMaps."""
+    from bokeh.document import Document
+    from bokeh.models import BoxAnnotation, MultiLine
+
+    page.param.update(mode="dQ/dV", direction="charge", cycle_range=(10, 20), windows="1.55-1.85, 1.95-2.25")
+    doc = Document()
+    doc.add_root(page.main_view().get_root(doc))
+    boxes = [m for m in doc.models if isinstance(m, BoxAnnotation) and m.fill_alpha == 0.15]
+    assert len(boxes) == 4 and {(b.left, b.right) for b in boxes} == {(9.5, 20.5)}
+    lines = [m for m in doc.models if isinstance(m, MultiLine)]
+    assert lines
+    page.cycle_range = (30, 45)
+    assert {(b.left, b.right) for b in boxes} == {(29.5, 45.5)}
+    cds = [m for m in doc.models if getattr(m, "data", None) is not None and "Cycle" in m.data]
+    assert any(list(m.data["Cycle"]) == list(range(30, 46)) for m in cds)
+
+
+def test_pressure_cycle_move_only_moves_the_highlights(ppage):
+    """Served layout: the time series and per-cycle data do not depend on ``cycle``; the shading
+    and the markers (Bokeh models moved in place) follow it with the analysis values."""
+    from bokeh.document import Document
+    from bokeh.models import BoxAnnotation
+
+    for m in ("pressure_ts", "voltage_ts", "breathing_line", "growth_lines", "correlation_points"):
+        assert "cycle" not in {d.name for d in ppage.param.method_dependencies(m)}, m
+    ppage.param.update(dataset=HL, cycle=10, metric="growth_pct", reference_state="end_of_discharge")
+    doc = Document()
+    doc.add_root(ppage.main_view().get_root(doc))
+    boxes = [m for m in doc.models if isinstance(m, BoxAnnotation) and m.fill_alpha == 0.25]
+    markers = [m for m in doc.models if any(str(t).startswith("ssb-highlight") for t in (m.tags or []))
+               and hasattr(m, "data_source")]
+    assert len(boxes) == 2 and len(markers) == 3
+    ppage.cycle = 42
+    t0, t1 = pr_mod.cycle_times(HL)[42]
+    assert {(b.left, b.right) for b in boxes} == {(t0, t1)}
+    pc, _ = _expected_pressure(HL, 42)
+    ys = sorted(m.data_source.data["y"][0] for m in markers)
+    assert float(pc.breathing.sel(cycle=42)) in ys and float(pc.growth_pct.sel(cycle=42)) in ys
+    assert all(m.data_source.data["x"][0] in (42.0, float(pc.growth_pct.sel(cycle=42))) for m in markers)

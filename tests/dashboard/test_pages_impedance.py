@@ -129,10 +129,17 @@ def test_map_and_tracks_equal_drt_many(page):
     assert np.allclose(G, ref["gamma"].values, equal_nan=True)
     reg = integrate_regions(ref, page.region_dict())
     track = page.region_track()
-    curves = {el.label: el for el in track if isinstance(el, hv.Curve)}
-    for n in ("T1", "T2", "T3"):
-        assert np.allclose(curves[n].dimension_values(1), reg[n].values)
-    assert np.allclose(curves["R∞"].dimension_values(1), ref["R_inf"].values)
+    # one Segments element (the lines, coloured by "region") and one Scatter with the points
+    seg = next(el for el in track if isinstance(el, hv.Segments))
+    pts = next(el for el in track if isinstance(el, hv.Scatter))
+    assert list(dict.fromkeys(pts.dimension_values("region"))) == ["R∞", "T1", "T2", "T3"]
+    for n, ref_v in [("T1", reg["T1"].values), ("T2", reg["T2"].values), ("T3", reg["T3"].values),
+                     ("R∞", ref["R_inf"].values)]:
+        p = pts.select(region=n)
+        assert np.allclose(p.dimension_values(0), np.arange(10, 21))
+        assert np.allclose(p.dimension_values(1), ref_v)
+        s = seg.select(region=n)  # the line joins consecutive points
+        assert np.allclose(s.dimension_values(1), ref_v[:-1]) and np.allclose(s.dimension_values("y1"), ref_v[1:])
     # peaks of the tracks are the peaks of the map rows
     sc = [el for el in page.peak_track() if isinstance(el, hv.Scatter)][0]
     n_expected = sum(len(find_peaks(ref["tau"].values, gamma=g, deconvolve=False)) for g in ref["gamma"].values)
@@ -173,3 +180,40 @@ def test_dataset_switch_and_render():
     assert list(p._table.value["parameter"]) == list(fit.params)
     root = pn.panel(p).get_root()
     assert root is not None
+
+
+def test_a_move_redraws_only_the_layers_it_affects():
+    """Each plot layer has its own stream: a slider move fires only the layers whose inputs changed."""
+    p = DRTExplorer(dataset=S2)
+    fired = []
+    for k, s in p._streams.items():
+        s.add_subscriber(lambda k=k, **_: fired.append(k))
+    p.cycle = 2  # the map and the tracks only move their marker line
+    assert set(fired) == {"spec", "fit", "drt", "peaks"}
+    fired.clear()
+    p.lam_log10 = -2.0  # circuit fit, KK and regions do not depend on lambda
+    assert set(fired) == {"drt", "peaks", "map", "tracks"}
+    fired.clear()
+    p.cycle_range = (2, 40)  # the shown cycle (2) stays: only the map and the tracks
+    assert set(fired) == {"map", "tracks"}
+    fired.clear()
+    p.regions = "T1: 1e-6-1e-2"
+    assert set(fired) == {"regions", "tracks"}
+    fired.clear()
+    p.cycle = 2  # no change, nothing redrawn
+    assert fired == []
+
+
+def test_marker_spans_follow_the_shown_cycle_and_point():
+    p = DRTExplorer(dataset=S2)
+    pn.panel(p).get_root()  # renders the plots; their hooks add the marker spans
+    (map_span,), track_spans = p._spans["map"], p._spans["track"]
+    assert len(track_spans) == 2
+    assert map_span.location == p.cycles.index(p.cycle) and all(s.location == p.cycle for s in track_spans)
+    p.cycle = 5
+    assert map_span.location == 4.0 and all(s.location == 5.0 for s in track_spans)
+    p.map_axis = "point"  # rows are now the points of cycle 5: the marker is the shown point's row
+    points = data.load(S2)["point"].values.tolist()
+    assert map_span.location == points.index(p.point) and all(s.location == points.index(p.point) for s in track_spans)
+    p.param.update(map_axis="cycle", cycle_range=(10, 20))  # cycle 5 left the range: the cycle follows (10)
+    assert p.cycle == 10 and map_span.location == 0.0

@@ -63,3 +63,96 @@ def test_composition_series_dataset():
     assert "LZNC-x0.2" == page.sample
     pn.panel(page.trends())
     pn.panel(page.__panel__())
+
+
+def _served(page):
+    """The page's Bokeh models in a document, as a served session builds them."""
+    from bokeh.document import Document
+    from panel.io.state import set_curdoc
+
+    doc = Document()
+    with set_curdoc(doc):
+        doc.add_root(pn.Row(page.controls(), page.main_view()).get_root(doc))
+    return doc
+
+
+def _cds(doc):
+    return {m.id: {k: list(map(str, v)) for k, v in m.data.items()} for m in doc.models
+            if type(m).__name__ == "ColumnDataSource"}
+
+
+def test_moves_update_plots_without_new_models():
+    """Every main slider move (also to an unmeasured combination) re-renders in place: plotted data
+    change, the set of Bokeh models does not (no model-graph walk per move), nothing raises."""
+    from panel.io.state import set_curdoc
+
+    from dashboard.widgets import batched
+
+    page = SynthesisExplorer()
+    doc = _served(page)
+    ids = {m.id for m in doc.models}
+    for pname, value in (("bmr", 40.0), ("frb_pct", 20.0), ("temperature_C", 55.0), ("bmr", 80.0),
+                         ("what_bmr", 60.0), ("what_rpm", 650.0)):
+        before = _cds(doc)
+        with set_curdoc(doc), batched():
+            setattr(page, pname, value)
+        if pname != "what_rpm":  # what_rpm only changes the physics read-out
+            assert _cds(doc) != before, f"no plotted data changed after moving {pname}"
+        refs = set()
+        for root in doc.roots:
+            refs |= {m.id for m in root.references()}
+        assert refs == ids, f"moving {pname} added or removed Bokeh models"
+    assert page.sample is None  # FRB 20 %, BMR 80:1 was not measured: the plots show empty data
+
+
+def test_views_keep_their_structure_for_unmeasured_pellets():
+    """A DynamicMap must return the same kind of object every frame (measured or not)."""
+    page = SynthesisExplorer()
+    shapes = {v: (type(getattr(page, v)()), len(getattr(page, v)())) for v in
+              ("nyquist", "nyquist_hf", "bode_modulus", "bode_phase", "arrhenius")}
+    page.param.update(frb_pct=20.0, bmr=80.0)
+    assert page.sample is None
+    for v, shape in shapes.items():
+        assert (type(getattr(page, v)()), len(getattr(page, v)())) == shape, v
+
+
+def test_trend_marks_the_selection_at_its_measured_value(s1_arr):
+    _, arr = s1_arr
+    page = SynthesisExplorer()
+    page.param.update(frb_pct=10.0, bmr=40.0)
+    sid = page.sample
+    mark = page._trend_marker("bmr", "sigma").get(1)
+    assert mark.dimension_values(1).tolist() == pytest.approx([float(arr.sel(sample=sid).sigma_25C) * 1e3])
+    line = page._trend_marker("bmr", "sigma").get(0)  # the BMR series at FRB 10 %, sintered, 100 mg
+    assert line.dimension_values(0).tolist() == [20.0, 40.0, 80.0]
+    pts = page._trend_data("bmr", "ea").get(1)  # every sintered pellet, named for the hover
+    assert sid in pts.dimension_values("pellet").tolist()
+
+
+def test_spectrum_view_matches_the_fit():
+    from dashboard import compute
+
+    page = SynthesisExplorer()
+    sid, T = page.sample, page._T_K()
+    _, Z, fit = compute.spectrum_fit(page.dataset, sid, T, page.circuit)
+    v = compute.spectrum_view(page.dataset, sid, T, page.circuit)
+    assert v["r"] == pytest.approx(fit.params["R0"])
+    assert v["zr"] == pytest.approx(Z.real) and v["mzi"] == pytest.approx(-Z.imag)
+    assert not v["zr"].flags.writeable  # shared by every session: read-only
+
+
+def test_bad_circuit_is_reported_not_raised():
+    from panel.io.state import set_curdoc
+
+    from dashboard.widgets import batched
+
+    page = SynthesisExplorer()
+    doc = _served(page)
+    with set_curdoc(doc), batched():
+        page.circuit = "L0-R0-XX1"  # unknown element
+    assert isinstance(page.readout(), pn.pane.Alert) and "XX1" in page.readout().object
+    for view in (page.nyquist, page.nyquist_hf, page.bode, page.arrhenius, page.trends):
+        pn.panel(view())
+    with set_curdoc(doc), batched():
+        page.circuit = "L0-R0-CPE1"
+    assert "converged" in page.readout().object

@@ -30,7 +30,8 @@ def _check(readout, cell, cycle):
 
 
 def _time_series(sigs):
-    return [s for s in sigs if s.startswith("Time (h):")]
+    """Sources of the pressure and voltage time series (a ``Time (h)`` column)."""
+    return [s for s in sigs if s.startswith("Time (h):") or "|Time (h):" in s]
 
 
 def test_pressure_page_follows_slider_and_zoom(ui_page, app_url):

@@ -1,0 +1,73 @@
+"""Read-outs that update in place.
+
+A ``param.depends`` method placed directly in a layout is wrapped by Panel in a ``ParamMethod``
+that *replaces* its pane on every change: the browser then rebuilds the DOM of the read-out and
+re-lays-out the whole page (measured: about 1.5 s per slider move on the impedance page), and the
+server walks the whole document to re-link models. :func:`live` keeps one set of panes and copies
+the new text (and alert type) into them, so a change is a single ``text`` property update.
+"""
+from __future__ import annotations
+
+import panel as pn
+import param
+
+#: pane attributes copied from a freshly rendered pane into the persistent one
+_COPY = ("object", "alert_type", "css_classes", "visible")
+
+
+def _leaves(view) -> list:
+    if isinstance(view, pn.layout.ListPanel):
+        return list(view.objects)
+    return [view if isinstance(view, pn.viewable.Viewable) else pn.panel(view)]
+
+
+def _same_shape(old: list, new: list) -> bool:
+    return len(old) == len(new) and all(type(a) is type(b) and hasattr(a, "object") for a, b in zip(old, new))
+
+
+def _morph(holder: pn.Column, view) -> None:
+    new = _leaves(view)
+    old = list(holder.objects)
+    if _same_shape(old, new):
+        for a, b in zip(old, new):
+            changes = {k: getattr(b, k) for k in _COPY if k in a.param and k in b.param and getattr(a, k) != getattr(b, k)}
+            if changes:
+                a.param.update(**changes)
+    else:  # the structure changed (e.g. an alert appeared): replace, which is rare
+        holder[:] = new
+
+
+def live(method, **layout) -> pn.Column:
+    """Show ``method`` (a ``param.depends`` method returning a pane or a Column of panes) in place.
+
+    Parameters
+    ----------
+    method : bound method
+        A method of a ``param.Parameterized`` page decorated with ``param.depends``; it returns a
+        Markdown/HTML/Alert pane or a ``pn.Column`` of them.
+    **layout
+        Arguments of the holding ``pn.Column`` (default ``sizing_mode="stretch_width"``, no margin).
+
+    Returns
+    -------
+    pn.Column
+        One holder per page object and method (calling ``live`` again for the same method returns
+        the same holder, so re-showing a page adds no watcher).
+    """
+    owner: param.Parameterized = method.__self__
+    store = owner.__dict__.setdefault("_live_holders", {})
+    name = method.__name__
+    if name in store:
+        return store[name]
+    layout.setdefault("sizing_mode", "stretch_width")
+    layout.setdefault("margin", 0)
+    holder = pn.Column(**layout)
+    _morph(holder, method())
+    deps = [d for d in method._dinfo.get("dependencies", ()) if isinstance(d, str) and "." not in d]
+
+    def _refresh(*_events):
+        _morph(holder, method())
+
+    owner.param.watch(_refresh, deps)
+    store[name] = holder
+    return holder

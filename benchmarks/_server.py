@@ -213,14 +213,15 @@ class BokehWS:
     #: attributes that only show a busy state
     TRIVIAL_ATTRS = frozenset({"loading", "disabled", "css_classes"})
 
-    def _types(self) -> dict:
-        if getattr(self, "_type_map", None) is None:
+    def _objects(self) -> dict:
+        """Every model object of the document by id (the dicts of ``self.doc``, walked once)."""
+        if getattr(self, "_by_id", None) is None:
             out = {}
 
             def walk(o):
                 if isinstance(o, dict):
-                    if o.get("type") == "object" and "id" in o and "name" in o:
-                        out[o["id"]] = o["name"]
+                    if o.get("type") == "object" and "id" in o:
+                        out.setdefault(o["id"], o)
                     for v in o.values():
                         walk(v)
                 elif isinstance(o, list):
@@ -228,7 +229,12 @@ class BokehWS:
                         walk(v)
 
             walk(self.doc)
-            self._type_map = out
+            self._by_id = out
+        return self._by_id
+
+    def _types(self) -> dict:
+        if getattr(self, "_type_map", None) is None:
+            self._type_map = {i: o["name"] for i, o in self._objects().items() if "name" in o}
         return self._type_map
 
     def _is_view_update(self, content: str, model_id: str) -> bool:
@@ -254,25 +260,11 @@ class BokehWS:
             events = json.loads(content).get("events", [])
         except (json.JSONDecodeError, AttributeError):
             return
-        if getattr(self, "_by_id", None) is None:
-            by_id = {}
-
-            def walk(o):
-                if isinstance(o, dict):
-                    if o.get("type") == "object" and "id" in o:
-                        by_id.setdefault(o["id"], o)
-                    for v in o.values():
-                        walk(v)
-                elif isinstance(o, list):
-                    for v in o:
-                        walk(v)
-
-            walk(self.doc)
-            self._by_id = by_id
+        objects = self._objects()
         for ev in events:
             if ev.get("kind") != "ModelChanged" or not isinstance(ev.get("model"), dict):
                 continue
-            obj = self._by_id.get(ev["model"].get("id"))
+            obj = objects.get(ev["model"].get("id"))
             if obj is not None and "attr" in ev:
                 obj.setdefault("attributes", {})[ev["attr"]] = ev.get("new")
 

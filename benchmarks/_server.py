@@ -149,6 +149,7 @@ class BokehWS:
             header, content = await self.recv(timeout)
             if header["msgtype"] == "PULL-DOC-REPLY":
                 self.doc = json.loads(content)["doc"]
+                self._by_id = self._type_map = None
                 return self
 
     async def send(self, msgtype: str, content: dict) -> None:
@@ -189,22 +190,9 @@ class BokehWS:
         return header, content
 
     def models(self, names: tuple[str, ...] = ("Slider",)) -> list[dict]:
-        """Every model of the document whose Bokeh type name is in ``names`` (with its attributes)."""
-        out, seen = [], set()
-
-        def walk(o):
-            if isinstance(o, dict):
-                if o.get("type") == "object" and o.get("name") in names and o.get("id") not in seen:
-                    seen.add(o.get("id"))
-                    out.append(o)
-                for v in o.values():
-                    walk(v)
-            elif isinstance(o, list):
-                for v in o:
-                    walk(v)
-
-        walk(self.doc)
-        return out
+        """Every model of the document whose Bokeh type name is in ``names`` (with its attributes,
+        kept current by the server's patches)."""
+        return [o for o in self._objects().values() if o.get("name") in names]
 
     #: models whose changes are the widgets echoing the user's own input, not a recomputed view
     WIDGET_TYPES = frozenset({"Slider", "RangeSlider", "DateSlider", "DateRangeSlider", "Spinner",

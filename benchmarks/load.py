@@ -2,8 +2,8 @@
 
 Starts ``ssb-explorer serve`` on 127.0.0.1 (a free port; no logins so that Bokeh sessions can be
 opened without a browser; pass ``--auth-user/--auth-password`` with ``--auth FILE`` to go through
-the login), then for every page key (default the DRT page ``impedance`` and the dQ/dV page
-``cycling``):
+the login), then for every page key (default the DRT section of the ``impedance`` page and the
+dQ/dV section of the ``cycling`` page, ``impedance@drt,cycling@dqdv``):
 
 1. one session alone moves the page's sliders ``--moves`` times (single-user latency);
 2. ``--sessions`` sessions (default 16) do the same at the same time.
@@ -86,7 +86,9 @@ async def run_session(base: str, page: str, moves: int, seed: int, only, timeout
     """Open one session on ``page``, move sliders ``moves`` times; return (latencies, errors)."""
     rng = random.Random(seed)
     first, last, errors = [], [], []
-    sess = BokehWS(base, "/app", {page_param: page}, cookie)
+    key, _, section = page.partition("@")
+    args = {page_param: key, **({f"{key}.section": section} if section else {})}
+    sess = BokehWS(base, "/app", args, cookie)
     try:
         await sess.open(max(timeout, 120))  # loading the page under load can take long
         sliders = pick_sliders(sess, only)
@@ -141,7 +143,8 @@ def login_cookie(base: str, user: str, password: str) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--pages", default="impedance,cycling", help="page keys (?page=KEY), comma-separated")
+    ap.add_argument("--pages", default="impedance@drt,cycling@dqdv",
+                    help="page keys (?page=KEY), comma-separated; KEY@SECTION opens that section (tab) of the page")
     ap.add_argument("--sliders", default=None, help="only sliders whose title contains one of these (comma-separated)")
     ap.add_argument("--sessions", type=int, default=16)
     ap.add_argument("--moves", type=int, default=20)

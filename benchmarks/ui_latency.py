@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -22,13 +23,18 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks._results import machine_line, write_section  # noqa: E402
 
-#: page key -> slider params moved in turn (those absent on a page are skipped)
-PAGE_MOVES = {
-    "synthesis": ["bmr", "frb_pct", "temperature_C", "what_rpm", "what_bmr"],
-    "impedance": ["cycle", "point", "log_lam", "cycle_range"],
-    "cycling": ["cycle_range", "resolution_mV"],
-    "pressure": ["cycle"],
-}
+#: (page key, section shown, slider params moved in turn): each slider is moved in the section where
+#: its effect is drawn (sections are tabs; only the shown one is rendered). Params absent are skipped.
+PAGE_MOVES = [
+    ("synthesis", "pellet", ["bmr", "frb_pct", "temperature_C"]),
+    ("synthesis", "trends", ["bmr", "frb_pct"]),
+    ("synthesis", "whatif", ["what_rpm", "what_bmr"]),
+    ("impedance", "spectrum", ["cycle", "point", "cycle_range"]),
+    ("impedance", "drt", ["cycle", "point", "lam_log10", "cycle_range"]),
+    ("cycling", "summary", ["cycle_range", "resolution_mV"]),
+    ("cycling", "dqdv", ["cycle_range", "resolution_mV"]),
+    ("pressure", None, ["cycle"]),
+]
 
 INSTALL_JS = """
 () => {
@@ -53,16 +59,16 @@ def _pct(xs, q):
     return float(np.percentile(xs, q)) if xs else float("nan")
 
 
-def browser_latency(page, url, key, moves, quiet_ms=400, timeout_s=30):
+def browser_latency(page, url, key, section, params, moves, quiet_ms=400, timeout_s=30):
     from tests.ui.conftest import move_slider
 
     t0 = time.perf_counter()
-    page.goto(f"{url}?page={key}")
+    page.goto(f"{url}?page={key}" + (f"&{key}.section={section}" if section else ""))
     page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0 && "
                            "Array.from(Bokeh.documents[0].all_models).some(m => m.data !== undefined && m.selected !== undefined)")
     ready = time.perf_counter() - t0
     page.evaluate(INSTALL_JS)
-    names = [p for p in PAGE_MOVES.get(key, []) if page.locator(f".ssb-w-{p.replace('_', '-')} .noUi-handle").count()]
+    names = [p for p in params if page.locator(f".ssb-w-{p.replace('_', '-')} .noUi-handle").count()]
     lat = []
     for i in range(moves):
         if not names:
@@ -115,31 +121,48 @@ def _next_value(obj, p, i, n_names):
     return type(cur)(min(hi, cur + step) if up else max(lo, cur - step))
 
 
-def server_compute(key, moves):
-    """Time the page's views that depend on each moved parameter, in-process (ms per move)."""
-    obj = _page(key)
-    views = [getattr(obj, m) for m in dir(obj) if not m.startswith("_") and hasattr(getattr(obj, m, None), "_dinfo")]
-    names = [p for p in PAGE_MOVES.get(key, []) if p in obj.param]
-    out = []
-    for i in range(moves):
-        if not names:
-            break
-        p = names[i % len(names)]
-        new = _next_value(obj, p, i, len(names))
-        t = time.perf_counter()
-        setattr(obj, p, new)
-        for v in views:
-            deps = v._dinfo.get("dependencies", ())
-            if p in deps:
-                v()
-        out.append((time.perf_counter() - t) * 1e3)
-    return out
+@contextmanager
+def _compute_clock(obj):
+    """Accumulate the time spent in the page's own views during a move: DynamicMap callbacks
+    (building the plotted elements, with the analysis calls they make), read-outs and the
+    parameter table. Yields a one-element list holding the milliseconds so far."""
+    import holoviews as hv
+
+    from dashboard import live
+
+    total = [0.0]
+    depth = [0]
+
+    def timed(fn):
+        def wrapper(*a, **k):
+            depth[0] += 1
+            t = time.perf_counter()
+            try:
+                return fn(*a, **k)
+            finally:
+                depth[0] -= 1
+                if depth[0] == 0:
+                    total[0] += (time.perf_counter() - t) * 1e3
+        return wrapper
+
+    call, render = hv.core.spaces.Callable.__call__, live._render
+    hv.core.spaces.Callable.__call__ = timed(call)
+    live._render = timed(render)
+    if hasattr(obj, "param_table"):  # the circuit-parameter table (impedance page)
+        obj.param_table = timed(obj.param_table)
+    try:
+        yield total
+    finally:
+        hv.core.spaces.Callable.__call__ = call
+        live._render = render
 
 
-def server_update(key, moves):
-    """Time the whole server side of each move (ms): the page rendered into a Bokeh document as in
-    a served session, the parameter set as the slider does (``dashboard.widgets.batched``), so the
-    views, HoloViews' plot updates and Bokeh's bookkeeping are all included (not the network)."""
+def server_update(key, section, params, moves):
+    """Time the server side of each move in-process (ms): the page rendered into a Bokeh document
+    as in a served session (the same section shown), the parameter set as the slider does
+    (``dashboard.widgets.batched``). Returns (whole update, compute): the whole update includes
+    HoloViews' plot updates and Bokeh's bookkeeping (not the network); compute is the part spent
+    in the page's views (see :func:`_compute_clock`)."""
     import panel as pn
     from bokeh.document import Document
     from panel.io.state import set_curdoc
@@ -147,28 +170,35 @@ def server_update(key, moves):
     from dashboard.widgets import batched
 
     obj = _page(key)
+    if section:
+        obj.section = section
     doc = Document()
     with set_curdoc(doc):
         doc.add_root(pn.Row(obj.controls(), obj.main_view()).get_root(doc))
-    names = [p for p in PAGE_MOVES.get(key, []) if p in obj.param]
-    out = []
-    for i in range(moves + 2 * len(names)):
-        if not names:
-            break
-        p = names[i % len(names)]
-        new = _next_value(obj, p, i, len(names))
-        t = time.perf_counter()
-        with set_curdoc(doc), batched():
-            setattr(obj, p, new)
-        if i >= 2 * len(names):  # the first round of each slider warms the caches
-            out.append((time.perf_counter() - t) * 1e3)
-    return out
+    names = [p for p in params if p in obj.param]
+    upd, comp = [], []
+    with _compute_clock(obj) as clock:
+        for i in range(moves + 2 * len(names)):
+            if not names:
+                break
+            p = names[i % len(names)]
+            new = _next_value(obj, p, i, len(names))
+            c0 = clock[0]
+            t = time.perf_counter()
+            with set_curdoc(doc), batched():
+                setattr(obj, p, new)
+            dt = (time.perf_counter() - t) * 1e3
+            if i >= 2 * len(names):  # the first round of each slider warms the caches
+                upd.append(dt)
+                comp.append(clock[0] - c0)
+    return upd, comp
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--moves", type=int, default=50, help="slider moves per page")
     ap.add_argument("--quick", action="store_true", help="10 moves per page")
+    ap.add_argument("--pages", nargs="*", default=None, help="only these page keys (default: all)")
     args = ap.parse_args(argv)
     moves = 10 if args.quick else args.moves
     from playwright.sync_api import sync_playwright
@@ -180,32 +210,37 @@ def main(argv=None) -> int:
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-            for key in PAGE_MOVES:
+            for key, section, params in PAGE_MOVES:
+                if args.pages and key not in args.pages:
+                    continue
+                label = f"{key} ({section})" if section else key
                 page = browser.new_page(viewport={"width": 1500, "height": 1000})
                 page.set_default_timeout(120_000)
                 try:
-                    ready, lat, names = browser_latency(page, url, key, moves)
+                    ready, lat, names = browser_latency(page, url, key, section, params, moves)
                 except Exception as exc:  # a page that does not exist yet
-                    rows.append((key, f"failed: {exc}".splitlines()[0][:80], "", "", "", "", "", "", ""))
+                    rows.append((label, f"failed: {exc}".splitlines()[0][:80], "", "", "", "", "", "", ""))
                     page.close()
                     continue
                 page.close()
-                comp = server_compute(key, moves)
-                upd = server_update(key, moves)
-                rows.append((key, ", ".join(names), f"{ready:.2f}", f"{_pct(lat, 50):.0f}", f"{_pct(lat, 95):.0f}",
+                upd, comp = server_update(key, section, params, moves)
+                rows.append((label, ", ".join(names), f"{ready:.2f}", f"{_pct(lat, 50):.0f}", f"{_pct(lat, 95):.0f}",
                              f"{_pct(comp, 50):.1f}", f"{_pct(comp, 95):.1f}", f"{_pct(upd, 50):.0f}",
                              f"{_pct(upd, 95):.0f}"))
+                print(" | ".join(rows[-1]), flush=True)
             browser.close()
     finally:
         proc.terminate()
     md = ["## Dashboard latency in Chromium (`benchmarks/ui_latency.py`)", "",
-          f"{machine_line()}; {moves} slider moves per page; latency = key press to the last Bokeh "
+          f"{machine_line()}; {moves} slider moves per row; pages are split into sections (tabs, only the "
+          "shown one is rendered), and each slider is moved in the section that draws its effect (opened from "
+          "the URL, e.g. `?page=impedance&impedance.section=drt`); latency = key press to the last Bokeh "
           "document change it caused to plot data or read-outs (busy spinner and URL not counted), measured in the browser; server "
-          "compute = the page's dependent views recomputed in-process (analysis calls and building the "
-          "plot objects); server update = the whole server side of a move (views, HoloViews plot updates, Bokeh "
+          "compute = time in the views of the shown section during the move, in-process (DynamicMap callbacks "
+          "building the plotted elements with their analysis calls, read-outs, parameter table); server update = the whole server side of a move (views, HoloViews plot updates, Bokeh "
           "document bookkeeping) with the page rendered into a document, as in a session. Targets: p95 <= 250 ms end to end, "
           "server compute p95 <= 30 ms, first page ready <= 3 s.", "",
-          "| page | sliders moved | first ready (s) | p50 (ms) | p95 (ms) | server compute p50 (ms) | "
+          "| page (section) | sliders moved | first ready (s) | p50 (ms) | p95 (ms) | server compute p50 (ms) | "
           "server compute p95 (ms) | server update p50 (ms) | server update p95 (ms) |",
           "|---|---|---|---|---|---|---|---|---|"]
     md += ["| " + " | ".join(r) + " |" for r in rows]

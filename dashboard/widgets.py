@@ -7,6 +7,7 @@ always fires (works around panel issue #2675, where ``value_throttled`` goes sta
 """
 from __future__ import annotations
 
+import weakref
 from contextlib import contextmanager
 
 import panel as pn
@@ -76,6 +77,25 @@ def batched():
         yield
 
 
+#: ms Panel waits after a browser change before processing it (its default is 50 ms)
+DEBOUNCE_MS = 10
+
+
+def prompt(w) -> None:
+    """Process the browser's changes of widget ``w`` (and of its inner slider) without Panel's
+    default 50 ms debounce.
+
+    Panel waits 50 ms after a browser change so that changes arriving together are processed
+    together. A slider release sends ``value`` and ``value_throttled`` in one message, whose
+    changes are all applied before the next event-loop turn, so a 1 ms wait keeps them together
+    and takes 49 ms off every slider move. (``_debounce`` is Panel's class attribute for this;
+    an instance attribute overrides it.)
+    """
+    for x in (w, getattr(w, "_slider", None)):
+        if x is not None and hasattr(x, "_debounce"):
+            x._debounce = DEBOUNCE_MS
+
+
 def set_value(w, value) -> None:
     """Set a widget's ``value`` and ``value_throttled`` (constant on some widgets) from Python.
 
@@ -136,6 +156,7 @@ def throttled(obj: param.Parameterized, pname: str, widget_cls=pn.widgets.Discre
         if _valid(new) and (w.value != new or getattr(w, "value_throttled", new) != new):
             set_value(w, new)
 
+    prompt(w)
     w.param.watch(_to_param, "value_throttled")
     obj.param.watch(_to_widget, pname)
     if follow_objects and isinstance(p, param.Selector):
@@ -146,3 +167,54 @@ def throttled(obj: param.Parameterized, pname: str, widget_cls=pn.widgets.Discre
 
         obj.param.watch(_objects, pname, what="objects")
     return w
+
+
+def sections(page: param.Parameterized, pname: str, content: dict) -> pn.Tabs:
+    """Tabs showing one section of a page at a time, bound to the page parameter ``pname``.
+
+    Parameters
+    ----------
+    page : param.Parameterized
+        The page; ``page.param[pname]`` is a ``param.Selector`` whose objects are the keys of
+        ``content`` (the section goes into the shared URL like any other parameter).
+    pname : str
+        Name of that parameter.
+    content : dict
+        Section key -> ``(title, panel object)``.
+
+    Returns
+    -------
+    pn.Tabs
+        Dynamic tabs: only the shown section is rendered in the browser, so a slider move updates
+        the plots the user sees and not the ones in other sections (those are drawn from the
+        current state when their tab is opened). Choosing a tab sets the parameter and setting the
+        parameter from Python (URL restore) switches the tab.
+    """
+    keys = list(content)
+    tabs = pn.Tabs(*[(title, obj) for title, obj in content.values()], dynamic=True,
+                   active=keys.index(getattr(page, pname)) if getattr(page, pname) in keys else 0,
+                   sizing_mode="stretch_width", css_classes=[f"ssb-sections-{pname.replace('_', '-')}"])
+
+    def _to_param(event):
+        key = keys[event.new] if 0 <= event.new < len(keys) else None
+        if key is not None and key != getattr(page, pname):
+            with batched():
+                setattr(page, pname, key)
+
+    prompt(tabs)
+    tabs.param.watch(_to_param, "active")
+    # one watcher per page and parameter, moving every live Tabs of that page (a page shown again
+    # builds new Tabs; the old ones are released, hence the weak set)
+    registry = page.__dict__.setdefault("_section_tabs", {})
+    if pname not in registry:
+        registry[pname] = weakref.WeakSet()
+
+        def _to_tabs(event, tabsets=registry[pname]):
+            for t in list(tabsets):
+                idx = keys.index(event.new) if event.new in keys else None
+                if idx is not None and t.active != idx:
+                    t.active = idx
+
+        page.param.watch(_to_tabs, pname)
+    registry[pname].add(tabs)
+    return tabs

@@ -26,11 +26,13 @@ import param
 from analysis.errors import SSBError
 from dashboard import data, theme
 from dashboard.live import live
-from dashboard.widgets import throttled
+from dashboard.widgets import sections, throttled
 
 if "Curve" not in dir(hv.opts):  # plain Python (tests, scripts): make hv.opts.<Element> available
     hv.Store.set_current_backend("bokeh")
 
+#: page sections (tabs): key -> title
+SECTIONS = {"summary": "Per-cycle summary", "dqdv": "dQ/dV & peaks"}
 #: most dQ/dV curves drawn at once; larger selections are decimated (stated in the title)
 MAX_CURVES = 40
 RESOLUTIONS_MV = [1.0, 2.0, 3.0, 5.0, 7.5, 10.0, 15.0, 20.0, 30.0]
@@ -325,6 +327,10 @@ class CyclingExplorer(pn.viewable.Viewer):
     windows = param.String(default="auto", label="Peak windows (V)",
                            doc="Voltage windows of the tracked peaks, 'lo-hi' in V separated by commas "
                                "(e.g. '1.8-2.4, 1.4-1.8'), or 'auto' (main peaks of the first cycle).")
+    section = param.Selector(default="summary", objects=list(SECTIONS), label="Section",
+                             doc="Section (tab) shown: 'summary' (capacity, retention, CE, polarisation and "
+                                 "rate capability per cycle) or 'dqdv' (dQ/dV or dV/dQ curves of the selected "
+                                 "cycles and the tracked peaks).")
 
     def __init__(self, dataset: str | None = None, **params):
         super().__init__(**params)
@@ -340,7 +346,7 @@ class CyclingExplorer(pn.viewable.Viewer):
     # ------------------------------------------------------------------ state
     def url_params(self) -> list[str]:
         """Parameters that go into a shared URL."""
-        return ["dataset", "reference", "cycle_range", "mode", "direction", "resolution_mV", "windows"]
+        return ["dataset", "reference", "cycle_range", "mode", "direction", "resolution_mV", "windows", "section"]
 
     @param.depends("dataset", watch=True)
     def _on_dataset(self):
@@ -684,11 +690,17 @@ class CyclingExplorer(pn.viewable.Viewer):
                              "(studies S2, S4, S5)."),
             live(self.readout),
             live(self.messages),
-            pn.Row(ranged(self.capacity_plot, "bottom_left"), ranged(self.retention_plot), sizing_mode="stretch_width"),
-            pn.Row(ranged(self.ce_plot), ranged(self.polarisation_plot, "top_left"), sizing_mode="stretch_width"),
-            pn.Row(dm(self.derivative_plot), sizing_mode="stretch_width"),
-            pn.Row(dm(self.peak_position_plot), dm(self.peak_height_plot), sizing_mode="stretch_width"),
-            pn.panel(self.rate_plot, sizing_mode="stretch_width"),
+            sections(self, "section", {
+                "summary": (SECTIONS["summary"], pn.Column(
+                    pn.Row(ranged(self.capacity_plot, "bottom_left"), ranged(self.retention_plot),
+                           sizing_mode="stretch_width"),
+                    pn.Row(ranged(self.ce_plot), ranged(self.polarisation_plot, "top_left"), sizing_mode="stretch_width"),
+                    pn.panel(self.rate_plot, sizing_mode="stretch_width"),
+                    sizing_mode="stretch_width")),
+                "dqdv": (SECTIONS["dqdv"], pn.Column(
+                    pn.Row(dm(self.derivative_plot), sizing_mode="stretch_width"),
+                    pn.Row(dm(self.peak_position_plot), dm(self.peak_height_plot), sizing_mode="stretch_width"),
+                    sizing_mode="stretch_width"))}),
             sizing_mode="stretch_width",
         )
 

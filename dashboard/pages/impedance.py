@@ -39,7 +39,7 @@ import param
 from analysis.errors import SSBError
 from dashboard import data, theme
 from dashboard.live import live
-from dashboard.widgets import set_value, throttled
+from dashboard.widgets import sections, set_value, throttled
 
 if "Curve" not in dir(hv.opts):  # no hv.extension yet (plain Python, tests)
     hv.Store.set_current_backend("bokeh")  # makes hv.opts.<Element> builders available in plain Python
@@ -52,6 +52,8 @@ READOUT_CSS = [":host { border-left: 4px solid #0072B2; background: rgba(0, 114,
 #: colours of the tau regions (Okabe-Ito green, reddish purple, orange, sky blue, vermillion; no yellow)
 REGION_COLORS = [theme.OKABE_ITO[2], theme.OKABE_ITO[4], theme.OKABE_ITO[1], theme.OKABE_ITO[5], theme.OKABE_ITO[3]]
 MAP_AXES = {"cycles at this point": "cycle", "points of this cycle": "point"}
+#: page sections (tabs): key -> title
+SECTIONS = {"spectrum": "Spectrum & fit", "drt": "DRT & evolution"}
 UNIT_TEXT = {"ohm": "Ω", "F s^(n-1)": "F·s^(n−1)", "ohm s^-0.5": "Ω·s^−½", "1": "–", "F": "F", "H": "H",
              "s": "s"}
 
@@ -437,7 +439,8 @@ class DRTExplorer(pn.viewable.Viewer):
     cycle_range = param.Range(default=(1, 1), label="Cycle range",
                               doc="First and last cycle number of the 2-D map and of the tracked peaks/resistances.")
     cycle = param.Selector(default=None, objects=[], label="Cycle shown",
-                           doc="Cycle number (within the range) of the single spectrum, fit, KK and DRT.")
+                           doc="Cycle number of the single spectrum, fit, KK and DRT (any measured cycle; "
+                               "a cycle outside the cycle range extends the range to it).")
     point = param.Selector(default=None, objects=[], label="Point",
                            doc="Index of the measurement point within a cycle (a voltage / state of charge).")
     circuit = param.String(default=DEFAULT_CIRCUIT, label="Equivalent circuit",
@@ -456,6 +459,9 @@ class DRTExplorer(pn.viewable.Viewer):
                            doc="DRT regions integrated into resistances, 'name: lo-hi' in seconds, comma separated.")
     deconvolve = param.Boolean(default=False, label="Gaussian peak deconvolution (slower)",
                                doc="Measure DRT peaks by Gaussian deconvolution instead of splitting at the minima.")
+    section = param.Selector(default="spectrum", objects=list(SECTIONS), label="Section",
+                             doc="Section (tab) shown: 'spectrum' (Nyquist, Bode, circuit parameters, "
+                                 "Kramers-Kronig) or 'drt' (DRT, 2-D map, peak and region tracks).")
 
     def __init__(self, dataset: str | None = None, **params):
         super().__init__(**params)
@@ -470,6 +476,7 @@ class DRTExplorer(pn.viewable.Viewer):
         self._widgets = None
         self.param.watch(self._on_lam, ["lam_log10", "lam_auto"])
         self.param.watch(self._on_range, "cycle_range")
+        self.param.watch(self._on_cycle, "cycle")
         self.param.watch(self._sync, self.url_params())
         self.dataset = dataset or (self.param.dataset.objects[0] if self.param.dataset.objects else None)
         if dataset is None or self.dataset == dataset:
@@ -580,7 +587,7 @@ class DRTExplorer(pn.viewable.Viewer):
     def url_params(self) -> list[str]:
         """Parameters that go into a shared URL."""
         return ["dataset", "cycle_range", "cycle", "point", "circuit", "lam_auto", "lam_method",
-                "lam_log10", "inductance", "map_axis", "regions", "deconvolve"]
+                "lam_log10", "inductance", "map_axis", "regions", "deconvolve", "section"]
 
     @param.depends("dataset", watch=True)
     def _on_dataset(self):
@@ -621,17 +628,27 @@ class DRTExplorer(pn.viewable.Viewer):
             return points[0]
 
     def _on_range(self, event):
-        """Keep ``cycle`` within the range (objects = measured cycles inside it)."""
-        if self.dataset is None:
+        """Keep ``cycle`` within the range: a range that leaves it out moves it to the nearest
+        measured cycle inside.
+
+        The cycle slider always offers every measured cycle of the cell: changing its options
+        would make Panel re-create the slider in the browser on every range move (a model-graph
+        change costing a document walk, and a handle that disappears under the user's pointer).
+        """
+        if self.dataset is None or self._guard:
             return
         inside = list(self.cycles)
-        if not inside:
+        if inside and self.cycle not in inside:
+            self.cycle = min(inside, key=lambda c: abs(c - (self.cycle or inside[0])))
+
+    def _on_cycle(self, event):
+        """A cycle picked outside the range extends the range to it (the map and tracks then show it)."""
+        if self.dataset is None or self._guard or self.cycle is None:
             return
-        objs = list(inside)
-        if list(self.param.cycle.objects) != objs:
-            self.param.cycle.objects = objs
-        if self.cycle not in objs:
-            self.cycle = min(objs, key=lambda c: abs(c - (self.cycle or objs[0])))
+        lo, hi = self.cycle_range
+        c = int(self.cycle)
+        if not lo <= c <= hi:
+            self.cycle_range = (min(lo, c), max(hi, c))
 
     def _on_lam(self, *events):
         """Keep the lambda slider and the "automatic" box consistent.
@@ -1047,6 +1064,20 @@ class DRTExplorer(pn.viewable.Viewer):
             return pn.pane.HoloViews(dm, sizing_mode="stretch_width", min_width=300)
 
         card = dict(sizing_mode="stretch_width", collapsible=False, margin=(6, 4))
+        spectrum = pn.Column(
+            pn.Row(plot((self._nyquist_data, "fit"), (self._nyquist_drt, "drt")), plot((self.bode_modulus, "fit")),
+                   plot((self.bode_phase, "fit")), sizing_mode="stretch_width"),
+            pn.Row(pn.Card(self._table, title="Circuit parameters (value ± 1σ)", **card),
+                   pn.Column(plot((self.kk_plot, "spec")), sizing_mode="stretch_width"), sizing_mode="stretch_width"),
+            sizing_mode="stretch_width")
+        drt_ = pn.Column(
+            pn.Row(plot((self._drt_curve_layer, "peaks"), (self._drt_regions_layer, "regions")),
+                   plot((self._map_layer, "map"), (self._map_regions_layer, "regions")),
+                   sizing_mode="stretch_width"),
+            pn.Row(plot((self._peak_track_layer, "tracks"), (self._peak_regions_layer, "regions")),
+                   plot((self._region_track_layer, "tracks")),
+                   sizing_mode="stretch_width"),
+            sizing_mode="stretch_width")
         return pn.Column(
             pn.pane.Markdown(
                 "## Impedance & DRT explorer\n"
@@ -1054,18 +1085,8 @@ class DRTExplorer(pn.viewable.Viewer):
                 "Kramers-Kronig validity, distribution of relaxation times (DRT) and its evolution. "
                 "Sample data are **synthetic** (they mimic studies S2–S4).", margin=(0, 10)),
             live(self.fit_readout),
-            pn.Row(plot((self._nyquist_data, "fit"), (self._nyquist_drt, "drt")), plot((self.bode_modulus, "fit")),
-                   plot((self.bode_phase, "fit")), sizing_mode="stretch_width"),
-            pn.Row(pn.Card(self._table, title="Circuit parameters (value ± 1σ)", **card),
-                   pn.Column(plot((self.kk_plot, "spec")), sizing_mode="stretch_width"), sizing_mode="stretch_width"),
-            pn.layout.Divider(),
             live(self.drt_readout),
-            pn.Row(plot((self._drt_curve_layer, "peaks"), (self._drt_regions_layer, "regions")),
-                   plot((self._map_layer, "map"), (self._map_regions_layer, "regions")),
-                   sizing_mode="stretch_width"),
-            pn.Row(plot((self._peak_track_layer, "tracks"), (self._peak_regions_layer, "regions")),
-                   plot((self._region_track_layer, "tracks")),
-                   sizing_mode="stretch_width"),
+            sections(self, "section", {"spectrum": (SECTIONS["spectrum"], spectrum), "drt": (SECTIONS["drt"], drt_)}),
             sizing_mode="stretch_width",
         )
 

@@ -9,7 +9,7 @@ import param
 from analysis.errors import SSBError
 from dashboard import compute, data, theme
 from dashboard.live import live
-from dashboard.widgets import throttled
+from dashboard.widgets import sections, throttled
 
 DESCRIPTORS = ("frb_pct", "bmr", "mass_mg")
 LABELS = {"frb_pct": "FRB (%)", "bmr": "BMR (x:1)", "mass_mg": "pellet mass (mg)"}
@@ -17,6 +17,8 @@ LABELS = {"frb_pct": "FRB (%)", "bmr": "BMR (x:1)", "mass_mg": "pellet mass (mg)
 SELECTION = ("dataset", *DESCRIPTORS, "state", "composition")
 #: parameters that change the numbers of every pellet
 ANALYSIS = ("circuit", "arrhenius_form")
+#: page sections (tabs): key -> title
+SECTIONS = {"pellet": "Selected pellet", "trends": "Trends vs milling", "whatif": "What-if model"}
 
 # ---- plot styles, applied once: every frame is a clone of one of these prototypes (same options id),
 # so a slider move builds bare elements and HoloViews does no option processing per frame.
@@ -114,6 +116,10 @@ class SynthesisExplorer(pn.viewable.Viewer):
                                    doc="Ball material (sets the ball density).")
     jar_volume_ml = param.Selector(default=50.0, objects=[12.0, 20.0, 45.0, 50.0, 80.0, 125.0, 250.0, 500.0],
                                    label="Jar volume (mL)", doc="Jar volume in mL.")
+    section = param.Selector(default="pellet", objects=list(SECTIONS), label="Section",
+                             doc="Section (tab) shown: 'pellet' (impedance, fit and Arrhenius plot of the "
+                                 "selected pellet), 'trends' (conductivity and Ea against each milling "
+                                 "parameter) or 'whatif' (mill physics and the structure-property model).")
 
     def __init__(self, dataset: str | None = None, **params):
         from analysis.milling import BALL_DENSITIES_G_CM3, MILL_PRESETS
@@ -131,7 +137,7 @@ class SynthesisExplorer(pn.viewable.Viewer):
         """Parameters that go into a shared URL."""
         return ["dataset", "frb_pct", "bmr", "mass_mg", "state", "composition", "temperature_C",
                 "circuit", "arrhenius_form", "mill", "what_frb_pct", "what_bmr", "what_rpm", "what_time_h",
-                "ball_diameter_mm", "ball_material", "jar_volume_ml"]
+                "ball_diameter_mm", "ball_material", "jar_volume_ml", "section"]
 
     @param.depends("dataset", watch=True)
     def _on_dataset(self):
@@ -483,20 +489,26 @@ class SynthesisExplorer(pn.viewable.Viewer):
 
     def main_view(self):
         """Main area: read-outs, Nyquist/Bode, Arrhenius, trends."""
-        return pn.Column(
-            pn.pane.Markdown("## Synthesis explorer\nMilling parameters → pellet impedance, conductivity "
-                             "and activation energy. Sample data are **synthetic** (they reproduce studies S1 and S5)."),
-            live(self.readout),
+        pellet = pn.Column(
             pn.Row(_pane(hv.DynamicMap(self.nyquist)), _pane(hv.DynamicMap(self.nyquist_hf)),
                    _pane(hv.DynamicMap(self.arrhenius)), sizing_mode="stretch_width"),
             pn.Row(_pane(hv.DynamicMap(self.bode_modulus)), _pane(hv.DynamicMap(self.bode_phase)),
                    sizing_mode="stretch_width"),
-            pn.panel(self.trends_section, sizing_mode="stretch_width"),
-            pn.pane.Markdown("### What-if: mill physics and structure-property model"),
+            sizing_mode="stretch_width")
+        whatif = pn.Column(
             live(self.whatif_readout),
             pn.Row(_pane(hv.DynamicMap(self.model_map) * hv.DynamicMap(self.whatif_marker)),
                    _pane(hv.DynamicMap(self.model_uncertainty) * hv.DynamicMap(self.whatif_marker)),
                    sizing_mode="stretch_width"),
+            sizing_mode="stretch_width")
+        return pn.Column(
+            pn.pane.Markdown("## Synthesis explorer\nMilling parameters → pellet impedance, conductivity "
+                             "and activation energy. Sample data are **synthetic** (they reproduce studies S1 and S5)."),
+            live(self.readout),
+            sections(self, "section", {
+                "pellet": (SECTIONS["pellet"], pellet),
+                "trends": (SECTIONS["trends"], pn.panel(self.trends_section, sizing_mode="stretch_width")),
+                "whatif": (SECTIONS["whatif"], whatif)}),
             sizing_mode="stretch_width",
         )
 

@@ -336,11 +336,15 @@ def test_page_layers_render_and_follow_the_range(page):
     from bokeh.document import Document
     from bokeh.models import BoxAnnotation, MultiLine
 
-    page.param.update(mode="dQ/dV", direction="charge", cycle_range=(10, 20), windows="1.55-1.85, 1.95-2.25")
+    page.param.update(mode="dQ/dV", direction="charge", cycle_range=(10, 20), windows="1.55-1.85, 1.95-2.25",
+                      section="summary")
     doc = Document()
     doc.add_root(page.main_view().get_root(doc))
     boxes = [m for m in doc.models if isinstance(m, BoxAnnotation) and m.fill_alpha == 0.15]
     assert len(boxes) == 4 and {(b.left, b.right) for b in boxes} == {(9.5, 20.5)}
+    # sections are dynamic tabs: the dQ/dV plots are drawn when their section is opened
+    assert not [m for m in doc.models if isinstance(m, MultiLine)]
+    page.section = "dqdv"
     lines = [m for m in doc.models if isinstance(m, MultiLine)]
     assert lines
     page.cycle_range = (30, 45)

@@ -156,7 +156,15 @@ def test_range_outside_keeps_cycle_valid():
     assert p.cycles == (1, 20, 200)
     p.cycle_range = (15, 200)
     assert p.cycles == (20, 200) and p.cycle == 20
-    assert p._cycle_widget.options == [20, 200]
+    # the cycle slider keeps every measured cycle (its browser model is never re-created) ...
+    slider = p._cycle_widget._slider
+    assert p._cycle_widget.options == [1, 20, 200] and p._cycle_widget.value == 20
+    # ... and picking a cycle outside the range extends the range to it
+    p.cycle = 1
+    assert p.cycle_range == (1, 200) and p.cycles == (1, 20, 200)
+    p.cycle_range = (20, 20)
+    assert p.cycle == 20 and p._cycle_widget.value == 20
+    assert p._cycle_widget._slider is slider
 
 
 def test_errors_are_shown_not_raised():
@@ -205,8 +213,8 @@ def test_a_move_redraws_only_the_layers_it_affects():
 
 
 def test_marker_spans_follow_the_shown_cycle_and_point():
-    p = DRTExplorer(dataset=S2)
-    pn.panel(p).get_root()  # renders the plots; their hooks add the marker spans
+    p = DRTExplorer(dataset=S2, section="drt")
+    pn.panel(p).get_root()  # renders the DRT section's plots; their hooks add the marker spans
     (map_span,), track_spans = p._spans["map"], p._spans["track"]
     assert len(track_spans) == 2
     assert map_span.location == p.cycles.index(p.cycle) and all(s.location == p.cycle for s in track_spans)

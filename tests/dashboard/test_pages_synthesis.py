@@ -90,18 +90,23 @@ def test_moves_update_plots_without_new_models():
 
     page = SynthesisExplorer()
     doc = _served(page)
-    ids = {m.id for m in doc.models}
-    for pname, value in (("bmr", 40.0), ("frb_pct", 20.0), ("temperature_C", 55.0), ("bmr", 80.0),
-                         ("what_bmr", 60.0), ("what_rpm", 650.0)):
-        before = _cds(doc)
+    moves = {"pellet": (("bmr", 40.0), ("frb_pct", 20.0), ("temperature_C", 55.0), ("bmr", 80.0)),
+             "trends": (("bmr", 40.0), ("bmr", 80.0)),
+             "whatif": (("what_bmr", 60.0), ("what_rpm", 650.0))}
+    for section, section_moves in moves.items():  # each section (tab) is drawn when it is opened
         with set_curdoc(doc), batched():
-            setattr(page, pname, value)
-        if pname != "what_rpm":  # what_rpm only changes the physics read-out
-            assert _cds(doc) != before, f"no plotted data changed after moving {pname}"
-        refs = set()
-        for root in doc.roots:
-            refs |= {m.id for m in root.references()}
-        assert refs == ids, f"moving {pname} added or removed Bokeh models"
+            page.section = section
+        ids = {m.id for m in doc.models}
+        for pname, value in section_moves:
+            before = _cds(doc)
+            with set_curdoc(doc), batched():
+                setattr(page, pname, value)
+            if pname != "what_rpm":  # what_rpm only changes the physics read-out
+                assert _cds(doc) != before, f"no plotted data changed after moving {pname} ({section})"
+            refs = set()
+            for root in doc.roots:
+                refs |= {m.id for m in root.references()}
+            assert refs == ids, f"moving {pname} added or removed Bokeh models ({section})"
     assert page.sample is None  # FRB 20 %, BMR 80:1 was not measured: the plots show empty data
 
 

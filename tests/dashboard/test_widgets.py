@@ -59,3 +59,35 @@ def test_discrete_slider_follows_changed_objects_and_dict_options():
     labelled = throttled(s, "x", options={"one": 1.0, "two": 2.0, "twenty": 20.0})
     s.x = 20.0  # a value (not a label) of a dict-options slider must still reach the widget
     assert labelled.value == 20.0
+
+
+class _Paged(param.Parameterized):
+    section = param.Selector(default="a", objects=["a", "b", "c"], doc="section")
+
+
+def test_sections_follow_the_parameter_both_ways():
+    from dashboard.widgets import DEBOUNCE_MS, sections
+
+    s = _Paged(section="b")
+    tabs = sections(s, "section", {k: (k.upper(), pn.pane.Markdown(k)) for k in ("a", "b", "c")})
+    assert tabs.dynamic and tabs.active == 1 and list(tabs._names) == ["A", "B", "C"]
+    assert tabs._debounce == DEBOUNCE_MS < 50  # no 50 ms wait on a tab click
+    tabs.active = 2  # the user picks a tab
+    assert s.section == "c"
+    s.section = "a"  # a shared URL or Python sets the section
+    assert tabs.active == 0
+    again = sections(s, "section", {k: (k, pn.pane.Markdown(k)) for k in ("a", "b", "c")})  # page shown again
+    s.section = "b"
+    assert tabs.active == again.active == 1
+    del tabs, again
+    import gc
+    gc.collect()
+    assert len(s._section_tabs["section"]) == 0  # released Tabs are not kept alive by the page
+
+
+def test_throttled_slider_skips_panels_debounce():
+    from dashboard.widgets import DEBOUNCE_MS
+
+    s = _State()
+    w = throttled(s, "x")
+    assert w._slider._debounce == DEBOUNCE_MS and w._debounce == DEBOUNCE_MS

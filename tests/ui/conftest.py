@@ -180,6 +180,20 @@ def wait_idle(page, timeout: float = 20.0) -> None:
         time.sleep(0.2)
 
 
+def open_section(page, title: str, timeout: float = 60.0) -> None:
+    """Click the page-section tab titled ``title``; return when its plots are drawn and settled."""
+    from playwright.sync_api import expect
+
+    before = plot_data(page)
+    tab = page.locator(".bk-tab", has_text=title).first
+    tab.click()
+    expect(page.locator(".bk-tab.bk-active", has_text=title).first).to_be_visible()
+    end = time.time() + timeout
+    while plot_data(page) == before and time.time() < end:
+        time.sleep(0.2)
+    wait_idle(page)
+
+
 def move_slider(page, pname: str, key: str = "ArrowRight", times: int = 1) -> None:
     """Focus the noUiSlider handle of the slider bound to parameter ``pname`` and press keys.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.ui.conftest import move_slider, plot_data, screenshot, wait_idle
+from tests.ui.conftest import move_slider, open_section, plot_data, screenshot, wait_idle
 
 pytestmark = pytest.mark.ui
 
@@ -52,7 +52,7 @@ def _check_readout(readout, first, last, resolution_mV=5.0):
 
 def test_cycling_page_follows_sliders(ui_page, app_url):
     page = ui_page
-    page.goto(app_url + f"?page=cycling&cycling.dataset={CELL}")
+    page.goto(app_url + f"?page=cycling&cycling.dataset={CELL}&cycling.section=dqdv")
     readout = page.locator(".ssb-readout").first
     expect(readout).to_contain_text("Cycles 1–400 (400 cycles)")
     page.locator(".ssb-w-windows input").fill(WINDOWS)
@@ -83,6 +83,14 @@ def test_cycling_page_follows_sliders(ui_page, app_url):
     _check_readout(readout, 2, 399, 7.5)
     assert wait_changed(page, after2) != after2, "plotted data did not change after moving the resolution slider"
     screenshot(page, "cycling")
+    plot_data_dqdv = plot_data(page)
+
+    # the per-cycle summary section: capacity, retention, CE, polarisation and rate capability
+    open_section(page, "Per-cycle summary")
+    summary = plot_data(page)
+    assert summary != plot_data_dqdv and any(":400:" in sig for sig in summary), \
+        sorted(s[:40] for s in summary)  # per-cycle series of all 400 cycles
+    screenshot(page, "cycling_summary")
     page.console.assert_clean()
 
 

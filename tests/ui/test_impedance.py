@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.ui.conftest import move_slider, plot_data, screenshot, wait_idle
+from tests.ui.conftest import move_slider, open_section, plot_data, screenshot, wait_idle
 
 pytestmark = pytest.mark.ui
 
@@ -100,6 +100,22 @@ def test_impedance_page_follows_sliders(ui_page, app_url):
     after_lam = plot_data(page)
     assert after_lam != after_cycle, "plotted data did not change after moving the lambda slider"
 
+    # the DRT section: DRT with its regions, the 2-D map over the cycle range and the tracks
+    open_section(page, "DRT & evolution")
+    page.wait_for_function("() => window.location.search.includes('impedance.section=drt')")
+    drt_view = plot_data(page)
+    assert drt_view != after_lam, "the DRT plots did not appear"
+    page.set_viewport_size({"width": 1500, "height": 2100})
+    wait_idle(page)
+    screenshot(page, "impedance_drt")
+    page.set_viewport_size({"width": 1500, "height": 1000})
+    # cycle range 2-40 -> 3-40: the map and the tracks lose a row, the shown cycle stays 3
+    move_slider(page, "cycle_range", "ArrowRight")
+    expect(page.locator(".ssb-w-cycle-range")).to_contain_text("3 .. 40")
+    _check(fit_ro, drt_ro, exp)
+    wait_idle(page)
+    assert plot_data(page) != drt_view, "the DRT map did not change after moving the cycle-range slider"
+
     page.console.assert_clean()
 
 
@@ -107,7 +123,7 @@ def test_impedance_view_restored_from_shared_url(ui_page, app_url):
     """A colleague opening a shared URL sees the same cycle range, point, lambda and map axis."""
     page = ui_page
     query = ("?page=impedance&impedance.cycle_range=%5B5%2C+30%5D&impedance.cycle=7&impedance.point=4"
-             "&impedance.lam_log10=-2.5&impedance.lam_auto=false&impedance.map_axis=point")
+             "&impedance.lam_log10=-2.5&impedance.lam_auto=false&impedance.map_axis=point&impedance.section=drt")
     page.goto(app_url + query)
     fit_ro = page.locator(".ssb-readout-fit").first
     drt_ro = page.locator(".ssb-readout-drt").first
@@ -115,5 +131,6 @@ def test_impedance_view_restored_from_shared_url(ui_page, app_url):
     expect(drt_ro).to_contain_text("(fixed)", timeout=TIMEOUT)
     expect(page.locator(".ssb-w-lam-auto input")).not_to_be_checked()
     expect(page.locator(".ssb-w-cycle-range")).to_contain_text("5 .. 30")
+    expect(page.locator(".bk-tab.bk-active").first).to_contain_text("DRT & evolution")
     wait_idle(page)
     page.console.assert_clean()

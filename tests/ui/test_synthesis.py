@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.ui.conftest import move_slider, plot_data, screenshot, wait_idle
+from tests.ui.conftest import move_slider, open_section, plot_data, screenshot, wait_idle
 
 pytestmark = pytest.mark.ui
 
@@ -50,17 +50,31 @@ def test_synthesis_page_loads_and_follows_sliders(ui_page, app_url):
     expect(readout).to_contain_text(sid3)
     expect(readout).to_contain_text(f"{ea3} ±")
     wait_idle(page)
-    assert plot_data(page) != after
+    after_frb = plot_data(page)
+    assert after_frb != after
+
+    # the trends section: every pellet against each milling parameter, the selection marked
+    open_section(page, "Trends vs milling")
+    page.wait_for_function("() => window.location.search.includes('synthesis.section=trends')")
+    trends = plot_data(page)
+    assert trends != after_frb, "the trend plots did not appear"
+    screenshot(page, "synthesis_trends")
+    move_slider(page, "frb_pct", "ArrowLeft")  # FRB 20 -> 10 (BMR 40): the marked selection moves
+    expect(readout).to_contain_text(_expected_readout(10, 40)[0])
+    wait_idle(page)
+    assert plot_data(page) != trends, "trend plots did not follow the FRB slider"
     page.console.assert_clean()
 
 
 def test_shared_url_restores_the_view(ui_page, app_url):
     page = ui_page
-    page.goto(app_url + "?page=synthesis&synthesis.frb_pct=20.0&synthesis.bmr=40.0&synthesis.temperature_C=55.0")
+    page.goto(app_url + "?page=synthesis&synthesis.frb_pct=20.0&synthesis.bmr=40.0&synthesis.temperature_C=55.0"
+              "&synthesis.section=trends")
     readout = page.locator(".ssb-readout").first
     sid, ea, _ = _expected_readout(20, 40)
     expect(readout).to_contain_text(sid)
     expect(readout).to_contain_text("σ(55 °C)")
+    expect(page.locator(".bk-tab.bk-active").first).to_contain_text("Trends vs milling")
     # moving a slider writes the new state into the URL, ready to share
     move_slider(page, "frb_pct", "ArrowLeft")
     expect(readout).to_contain_text(_expected_readout(10, 40)[0])
@@ -74,6 +88,7 @@ def test_whatif_mill_physics_and_model(ui_page, app_url):
 
     page = ui_page
     page.goto(app_url + "?page=synthesis")
+    open_section(page, "What-if model")
     box = page.locator(".ssb-model-readout").first
     expect(box).to_contain_text("Model estimate, not a measurement")
     expect(box).to_contain_text("g-force 24.9 g")

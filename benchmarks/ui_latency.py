@@ -27,10 +27,12 @@ from benchmarks._results import machine_line, write_section  # noqa: E402
 #: its effect is drawn (sections are tabs; only the shown one is rendered). Params absent are skipped.
 PAGE_MOVES = [
     ("synthesis", "pellet", ["bmr", "frb_pct", "temperature_C"]),
+    ("synthesis", "bode", ["bmr", "frb_pct", "temperature_C"]),
     ("synthesis", "trends", ["bmr", "frb_pct"]),
     ("synthesis", "whatif", ["what_rpm", "what_bmr"]),
     ("impedance", "spectrum", ["cycle", "point", "cycle_range"]),
     ("impedance", "drt", ["cycle", "point", "lam_log10", "cycle_range"]),
+    ("impedance", "tracks", ["point", "lam_log10", "cycle_range"]),
     ("cycling", "summary", ["cycle_range", "resolution_mV"]),
     ("cycling", "dqdv", ["cycle_range", "resolution_mV"]),
     ("pressure", None, ["cycle"]),

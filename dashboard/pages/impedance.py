@@ -53,7 +53,7 @@ READOUT_CSS = [":host { border-left: 4px solid #0072B2; background: rgba(0, 114,
 REGION_COLORS = [theme.OKABE_ITO[2], theme.OKABE_ITO[4], theme.OKABE_ITO[1], theme.OKABE_ITO[5], theme.OKABE_ITO[3]]
 MAP_AXES = {"cycles at this point": "cycle", "points of this cycle": "point"}
 #: page sections (tabs): key -> title
-SECTIONS = {"spectrum": "Spectrum & fit", "drt": "DRT & evolution"}
+SECTIONS = {"spectrum": "Spectrum & fit", "drt": "DRT & 2-D map", "tracks": "Peak & region tracks"}
 UNIT_TEXT = {"ohm": "Ω", "F s^(n-1)": "F·s^(n−1)", "ohm s^-0.5": "Ω·s^−½", "1": "–", "F": "F", "H": "H",
              "s": "s"}
 
@@ -461,7 +461,8 @@ class DRTExplorer(pn.viewable.Viewer):
                                doc="Measure DRT peaks by Gaussian deconvolution instead of splitting at the minima.")
     section = param.Selector(default="spectrum", objects=list(SECTIONS), label="Section",
                              doc="Section (tab) shown: 'spectrum' (Nyquist, Bode, circuit parameters, "
-                                 "Kramers-Kronig) or 'drt' (DRT, 2-D map, peak and region tracks).")
+                                 "Kramers-Kronig), 'drt' (DRT of the spectrum and the 2-D DRT map) or 'tracks' "
+                                 "(DRT peak positions and region resistances along the map's rows).")
 
     def __init__(self, dataset: str | None = None, **params):
         super().__init__(**params)
@@ -1070,14 +1071,12 @@ class DRTExplorer(pn.viewable.Viewer):
             pn.Row(pn.Card(self._table, title="Circuit parameters (value ± 1σ)", **card),
                    pn.Column(plot((self.kk_plot, "spec")), sizing_mode="stretch_width"), sizing_mode="stretch_width"),
             sizing_mode="stretch_width")
-        drt_ = pn.Column(
-            pn.Row(plot((self._drt_curve_layer, "peaks"), (self._drt_regions_layer, "regions")),
-                   plot((self._map_layer, "map"), (self._map_regions_layer, "regions")),
-                   sizing_mode="stretch_width"),
-            pn.Row(plot((self._peak_track_layer, "tracks"), (self._peak_regions_layer, "regions")),
-                   plot((self._region_track_layer, "tracks")),
-                   sizing_mode="stretch_width"),
-            sizing_mode="stretch_width")
+        drt_ = pn.Row(plot((self._drt_curve_layer, "peaks"), (self._drt_regions_layer, "regions")),
+                      plot((self._map_layer, "map"), (self._map_regions_layer, "regions")),
+                      sizing_mode="stretch_width")
+        tracks = pn.Row(plot((self._peak_track_layer, "tracks"), (self._peak_regions_layer, "regions")),
+                        plot((self._region_track_layer, "tracks")),
+                        sizing_mode="stretch_width")
         return pn.Column(
             pn.pane.Markdown(
                 "## Impedance & DRT explorer\n"
@@ -1086,7 +1085,8 @@ class DRTExplorer(pn.viewable.Viewer):
                 "Sample data are **synthetic** (they mimic studies S2–S4).", margin=(0, 10)),
             live(self.fit_readout),
             live(self.drt_readout),
-            sections(self, "section", {"spectrum": (SECTIONS["spectrum"], spectrum), "drt": (SECTIONS["drt"], drt_)}),
+            sections(self, "section", {"spectrum": (SECTIONS["spectrum"], spectrum), "drt": (SECTIONS["drt"], drt_),
+                                       "tracks": (SECTIONS["tracks"], tracks)}),
             sizing_mode="stretch_width",
         )
 

@@ -18,7 +18,8 @@ SELECTION = ("dataset", *DESCRIPTORS, "state", "composition")
 #: parameters that change the numbers of every pellet
 ANALYSIS = ("circuit", "arrhenius_form")
 #: page sections (tabs): key -> title
-SECTIONS = {"pellet": "Selected pellet", "trends": "Trends vs milling", "whatif": "What-if model"}
+SECTIONS = {"pellet": "Selected pellet", "bode": "Bode plots", "trends": "Trends vs milling",
+            "whatif": "What-if model"}
 
 # ---- plot styles, applied once: every frame is a clone of one of these prototypes (same options id),
 # so a slider move builds bare elements and HoloViews does no option processing per frame.
@@ -117,9 +118,10 @@ class SynthesisExplorer(pn.viewable.Viewer):
     jar_volume_ml = param.Selector(default=50.0, objects=[12.0, 20.0, 45.0, 50.0, 80.0, 125.0, 250.0, 500.0],
                                    label="Jar volume (mL)", doc="Jar volume in mL.")
     section = param.Selector(default="pellet", objects=list(SECTIONS), label="Section",
-                             doc="Section (tab) shown: 'pellet' (impedance, fit and Arrhenius plot of the "
-                                 "selected pellet), 'trends' (conductivity and Ea against each milling "
-                                 "parameter) or 'whatif' (mill physics and the structure-property model).")
+                             doc="Section (tab) shown: 'pellet' (Nyquist plots with the fit and the Arrhenius "
+                                 "plot of the selected pellet), 'bode' (its Bode plots), 'trends' (conductivity and "
+                                 "Ea against each milling parameter) or 'whatif' (mill physics and the "
+                                 "structure-property model).")
 
     def __init__(self, dataset: str | None = None, **params):
         from analysis.milling import BALL_DENSITIES_G_CM3, MILL_PRESETS
@@ -489,12 +491,10 @@ class SynthesisExplorer(pn.viewable.Viewer):
 
     def main_view(self):
         """Main area: read-outs, Nyquist/Bode, Arrhenius, trends."""
-        pellet = pn.Column(
-            pn.Row(_pane(hv.DynamicMap(self.nyquist)), _pane(hv.DynamicMap(self.nyquist_hf)),
-                   _pane(hv.DynamicMap(self.arrhenius)), sizing_mode="stretch_width"),
-            pn.Row(_pane(hv.DynamicMap(self.bode_modulus)), _pane(hv.DynamicMap(self.bode_phase)),
-                   sizing_mode="stretch_width"),
-            sizing_mode="stretch_width")
+        pellet = pn.Row(_pane(hv.DynamicMap(self.nyquist)), _pane(hv.DynamicMap(self.nyquist_hf)),
+                        _pane(hv.DynamicMap(self.arrhenius)), sizing_mode="stretch_width")
+        bode = pn.Row(_pane(hv.DynamicMap(self.bode_modulus)), _pane(hv.DynamicMap(self.bode_phase)),
+                      sizing_mode="stretch_width")
         whatif = pn.Column(
             live(self.whatif_readout),
             pn.Row(_pane(hv.DynamicMap(self.model_map) * hv.DynamicMap(self.whatif_marker)),
@@ -507,6 +507,7 @@ class SynthesisExplorer(pn.viewable.Viewer):
             live(self.readout),
             sections(self, "section", {
                 "pellet": (SECTIONS["pellet"], pellet),
+                "bode": (SECTIONS["bode"], bode),
                 "trends": (SECTIONS["trends"], pn.panel(self.trends_section, sizing_mode="stretch_width")),
                 "whatif": (SECTIONS["whatif"], whatif)}),
             sizing_mode="stretch_width",

@@ -214,7 +214,10 @@ def test_a_move_redraws_only_the_layers_it_affects():
 
 def test_marker_spans_follow_the_shown_cycle_and_point():
     p = DRTExplorer(dataset=S2, section="drt")
-    pn.panel(p).get_root()  # renders the DRT section's plots; their hooks add the marker spans
+    root = pn.panel(p).get_root()  # renders the DRT section's plots; their hooks add the marker spans
+    assert len(p._spans["map"]) == 1 and not p._spans["track"]  # the tracks' section is not drawn yet
+    p.section = "tracks"  # opening it draws the tracks (the map stays in the model graph, hidden)
+    assert root is not None
     (map_span,), track_spans = p._spans["map"], p._spans["track"]
     assert len(track_spans) == 2
     assert map_span.location == p.cycles.index(p.cycle) and all(s.location == p.cycle for s in track_spans)

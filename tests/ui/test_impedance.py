@@ -100,8 +100,8 @@ def test_impedance_page_follows_sliders(ui_page, app_url):
     after_lam = plot_data(page)
     assert after_lam != after_cycle, "plotted data did not change after moving the lambda slider"
 
-    # the DRT section: DRT with its regions, the 2-D map over the cycle range and the tracks
-    open_section(page, "DRT & evolution")
+    # the DRT section: DRT with its regions and the 2-D map over the cycle range
+    open_section(page, "DRT & 2-D map")
     page.wait_for_function("() => window.location.search.includes('impedance.section=drt')")
     drt_view = plot_data(page)
     assert drt_view != after_lam, "the DRT plots did not appear"
@@ -109,12 +109,23 @@ def test_impedance_page_follows_sliders(ui_page, app_url):
     wait_idle(page)
     screenshot(page, "impedance_drt")
     page.set_viewport_size({"width": 1500, "height": 1000})
-    # cycle range 2-40 -> 3-40: the map and the tracks lose a row, the shown cycle stays 3
+    # cycle range 2-40 -> 3-40: the map loses a row, the shown cycle stays 3
     move_slider(page, "cycle_range", "ArrowRight")
     expect(page.locator(".ssb-w-cycle-range")).to_contain_text("3 .. 40")
     _check(fit_ro, drt_ro, exp)
     wait_idle(page)
-    assert plot_data(page) != drt_view, "the DRT map did not change after moving the cycle-range slider"
+    after_map = plot_data(page)
+    assert after_map != drt_view, "the DRT map did not change after moving the cycle-range slider"
+
+    # the tracks section: peak positions and region resistances along the map's rows (cycles 3-40)
+    open_section(page, "Peak & region tracks")
+    tracks = plot_data(page)
+    assert tracks != after_map, "the track plots did not appear"
+    screenshot(page, "impedance_tracks")
+    move_slider(page, "point", "ArrowLeft")  # point #3 -> #2: the tracks follow the point
+    _check(fit_ro, drt_ro, _expected(3, 2, lam=lam))
+    wait_idle(page)
+    assert plot_data(page) != tracks, "the tracks did not change after moving the point slider"
 
     page.console.assert_clean()
 
@@ -131,6 +142,6 @@ def test_impedance_view_restored_from_shared_url(ui_page, app_url):
     expect(drt_ro).to_contain_text("(fixed)", timeout=TIMEOUT)
     expect(page.locator(".ssb-w-lam-auto input")).not_to_be_checked()
     expect(page.locator(".ssb-w-cycle-range")).to_contain_text("5 .. 30")
-    expect(page.locator(".bk-tab.bk-active").first).to_contain_text("DRT & evolution")
+    expect(page.locator(".bk-tab.bk-active").first).to_contain_text("DRT & 2-D map")
     wait_idle(page)
     page.console.assert_clean()

@@ -189,6 +189,24 @@ class BokehWS:
             raise ProtocolError(content)
         return header, content
 
+    def drain(self) -> None:
+        """Apply the server patches that arrived since the last call (e.g. during a user's think
+        time) to the cached model attributes, without waiting, as a browser's document would."""
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            if isinstance(item, Exception):
+                self._queue.put_nowait(item)  # the next recv() reports it
+                return
+            header, content = item
+            if header["msgtype"] == "ERROR":
+                self._queue.put_nowait(item)
+                return
+            if header["msgtype"] == "PATCH-DOC":
+                self._apply_patch(content)
+
     def models(self, names: tuple[str, ...] = ("Slider",)) -> list[dict]:
         """Every model of the document whose Bokeh type name is in ``names`` (with its attributes,
         kept current by the server's patches)."""

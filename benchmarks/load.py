@@ -94,13 +94,15 @@ async def run_session(base: str, page: str, moves: int, seed: int, only, timeout
         sliders = pick_sliders(sess, only)
         if not sliders:
             return first, last, [f"{page}: no slider found on the page"]
-        values = {m["id"]: m["attributes"].get("value") for m in sliders}
         for j in range(moves):
             m = sliders[j % len(sliders)]
-            v = next_value(m, rng, values[m["id"]])
-            values[m["id"]] = v
             if think > 0 and j:
                 await asyncio.sleep(think * rng.uniform(0.5, 1.5))  # looking at the result
+            # the slider's value as the server last set it (another control may have moved it, e.g.
+            # the shown cycle following the cycle range), so that the move is a real change
+            sess.drain()
+            v = next_value(m, rng, m["attributes"].get("value"))
+            m["attributes"]["value"] = v
             up = await sess.change(m["id"], {"value": v, "value_throttled": v}, timeout=timeout)
             if up.first is None:
                 errors.append(f"{page}: no update within {timeout:g} s after moving "

@@ -478,6 +478,7 @@ class DRTExplorer(pn.viewable.Viewer):
         self.param.watch(self._on_lam, ["lam_log10", "lam_auto"])
         self.param.watch(self._on_range, "cycle_range")
         self.param.watch(self._on_cycle, "cycle")
+        self.param.watch(self._update_table, "section")
         self.param.watch(self._sync, self.url_params())
         self.dataset = dataset or (self.param.dataset.objects[0] if self.param.dataset.objects else None)
         if dataset is None or self.dataset == dataset:
@@ -822,8 +823,10 @@ class DRTExplorer(pn.viewable.Viewer):
                                 sizing_mode="stretch_width", margin=(4, 10), stylesheets=READOUT_CSS)
 
     # ------------------------------------------------------------------ table
-    def _update_table(self):
-        if getattr(self, "_table", None) is None:
+    def _update_table(self, *_events):
+        """Show the circuit parameters of the shown fit in the table, when its section is open (the
+        table of a hidden section is filled when the section is opened)."""
+        if getattr(self, "_table", None) is None or self.section != "spectrum":
             return
         new = self.param_table()
         if not new.equals(self._table.value):  # same numbers (e.g. back to a cached spectrum): no update

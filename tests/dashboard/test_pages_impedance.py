@@ -228,3 +228,15 @@ def test_marker_spans_follow_the_shown_cycle_and_point():
     assert map_span.location == points.index(p.point) and all(s.location == points.index(p.point) for s in track_spans)
     p.param.update(map_axis="cycle", cycle_range=(10, 20))  # cycle 5 left the range: the cycle follows (10)
     assert p.cycle == 10 and map_span.location == 0.0
+
+
+def test_parameter_table_filled_when_its_section_opens():
+    """The table is only updated while the spectrum section is shown; opening it brings it up to date."""
+    p = DRTExplorer(dataset=S2, section="drt")
+    p.point = p.param.point.objects[3]
+    assert len(p._table.value) == 0  # built while hidden: not filled
+    p.section = "spectrum"
+    assert list(p._table.value["parameter"]) == list(p.param_table()["parameter"]) and len(p._table.value) > 0
+    before = p._table.value.copy()
+    p.point = p.param.point.objects[4]
+    assert not p._table.value.equals(before)

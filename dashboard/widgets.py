@@ -111,6 +111,29 @@ def set_value(w, value) -> None:
     if inner is not None and "value_throttled" in inner.param:
         with param.edit_constant(inner):
             inner.value_throttled = inner.value
+    for x in (w, inner):
+        if x is not None:
+            _push_throttled(x)
+
+
+def _push_throttled(x) -> None:
+    """Write widget ``x``'s ``value_throttled`` into its Bokeh models too.
+
+    Panel never sends ``value_throttled`` to the browser, so after a value set from Python the
+    browser's model keeps the value of the user's last release. Releasing the handle at that same
+    value again would then change nothing in the browser's model and send nothing: the move back
+    to the previous value was lost (e.g. cycle 15 -> the range moved it to 20 -> back to 15).
+    """
+    v = getattr(x, "value_throttled", None)
+    if v is None:
+        return
+    for model, _parent in list(getattr(x, "_models", {}).values()):
+        if "value_throttled" not in model.properties():
+            continue
+        cur = model.value_throttled
+        same = (tuple(cur) == tuple(v)) if isinstance(v, (tuple, list)) and isinstance(cur, (tuple, list)) else cur == v
+        if not same:  # a read-only property in Bokeh's Python models: set as a patch would set it
+            model.set_from_json("value_throttled", list(v) if isinstance(v, tuple) else v)
 
 
 def throttled(obj: param.Parameterized, pname: str, widget_cls=pn.widgets.DiscreteSlider, **kw):

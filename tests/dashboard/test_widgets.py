@@ -91,3 +91,44 @@ def test_throttled_slider_skips_panels_debounce():
     s = _State()
     w = throttled(s, "x")
     assert w._slider._debounce == DEBOUNCE_MS and w._debounce == DEBOUNCE_MS
+
+
+def _browser_release(model, value):
+    """What a browser sends when the user releases a slider handle at ``value``: only the
+    properties that differ from its own copy of the model."""
+    if model.value != value:
+        model.value = value
+    if model.value_throttled != value:
+        model.set_from_json("value_throttled", value)  # read-only in Python; the browser's patch sets it
+
+
+def test_move_back_after_a_python_set_still_fires():
+    """User releases at 0.8; Python sets 0.2 (URL, another control); the user's release back at 0.8
+    must reach the parameter (the browser's value_throttled must not be left at 0.8)."""
+    from bokeh.document import Document
+
+    s = _State()
+    w = throttled(s, "y", pn.widgets.FloatSlider, start=0, end=1, step=0.1)
+    model = w.get_root(Document())
+    _browser_release(model, 0.8)
+    assert s.y == 0.8
+    s.y = 0.2
+    assert model.value == 0.2 and model.value_throttled == 0.2
+    _browser_release(model, 0.8)
+    assert s.y == 0.8
+
+
+def test_discrete_slider_move_back_after_a_python_set_still_fires():
+    from bokeh.document import Document
+    from bokeh.models import Slider
+
+    s = _State()
+    w = throttled(s, "x")
+    root = w.get_root(Document())
+    model = [m for m in root.select({"type": Slider})][0]  # the inner index slider
+    _browser_release(model, 2)
+    assert s.x == 20.0
+    s.x = 5.0
+    assert model.value == 0 and model.value_throttled == 0
+    _browser_release(model, 2)
+    assert s.x == 20.0

@@ -79,7 +79,7 @@ def test_parse_windows():
 
 
 def test_decimate_cycles():
-    c = np.arange(1, 31)
+    c = np.arange(1, cyc_mod.MAX_CURVES + 1)  # up to MAX_CURVES: all shown
     assert np.array_equal(decimate_cycles(c), c)
     d = decimate_cycles(np.arange(1, 401))
     assert d.size == cyc_mod.MAX_CURVES and d[0] == 1 and d[-1] == 400 and np.all(np.diff(d) > 0)
@@ -113,19 +113,19 @@ def test_retention_after_formation_reproduces_study_s2(page):
 
 
 def test_dqdv_overlay_is_a_slice_of_the_whole_test(page):
-    page.param.update(mode="dQ/dV", direction="charge", resolution_mV=5.0, cycle_range=(3, 32),
-                      windows="1.55-1.85, 1.95-2.25")
+    page.param.update(mode="dQ/dV", direction="charge", resolution_mV=5.0, cycle_range=(3, 22),
+                      windows="1.55-1.85, 1.95-2.25")  # 20 cycles: all drawn
     ov = page.derivative_plot()
     contours = ov.Contours.I
-    assert len(contours.data) == 30
+    assert len(contours.data) == 20
     ref = dqdv_cycles(data.load(HL), None, "charge", resolution_mV=5.0)
-    for k, c in ((0, 3), (29, 32)):
+    for k, c in ((0, 3), (19, 22)):
         d = contours.data[k]
         assert int(np.unique(d["Cycle"])[0]) == c
         assert np.allclose(d["dQ/dV (mAh/V)"], ref.sel(cycle=c).values)
         assert np.allclose(d["Voltage (V)"], ref["voltage"].values)
     # tracked peaks of the shown cycles are marked; windows drawn
-    assert len(ov.Scatter.Tracked_peaks) == 30 * 2
+    assert len(ov.Scatter.Tracked_peaks) == 20 * 2
     assert len(ov.VSpans.I) == 2
     assert opt(contours, "cmap") == "cividis"
 
@@ -133,8 +133,8 @@ def test_dqdv_overlay_is_a_slice_of_the_whole_test(page):
 def test_large_selection_is_decimated_and_says_so(page):
     page.param.update(mode="dQ/dV", cycle_range=(1, 400))
     ov = page.derivative_plot()
-    assert len(ov.Contours.I.data) == 40
-    assert "showing 40 of 400" in opt(ov.Contours.I, "title")
+    assert len(ov.Contours.I.data) == cyc_mod.MAX_CURVES == 24
+    assert "showing 24 of 400" in opt(ov.Contours.I, "title")
 
 
 def test_dvdq_mode(page):

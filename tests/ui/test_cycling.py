@@ -60,8 +60,8 @@ def test_cycling_page_follows_sliders(ui_page, app_url):
     _check_readout(readout, 1, 400)
     wait_idle(page)
     before = plot_data(page)
-    # 400 selected cycles: the overlay is decimated to 40 curves (one MultiLine source, 40 rows)
-    assert any(sig.startswith("Cycle:40:1") for sig in before), sorted(s[:30] for s in before)
+    # 400 selected cycles: the overlay is decimated to 24 curves (one MultiLine source, 24 rows)
+    assert any(sig.startswith("Cycle:24:1") for sig in before), sorted(s[:30] for s in before)
     assert any(len(s) > 0 for s in before), "no plotted data found in the page"
 
     # lower handle of the cycle range 1 -> 2: read-outs and the dQ/dV overlay change
@@ -76,7 +76,7 @@ def test_cycling_page_follows_sliders(ui_page, app_url):
     upper.press("ArrowLeft")
     _check_readout(readout, 2, 399)
     wait_idle(page)
-    after2 = plot_data(page)  # (the 40 evenly spaced curves may start with the same cycles as before)
+    after2 = plot_data(page)  # (the 24 evenly spaced curves may start with the same cycles as before)
 
     # smoothing 5 -> 7.5 mV: peak positions follow track_peaks at the new resolution
     move_slider(page, "resolution_mV", "ArrowRight")

@@ -10,6 +10,8 @@ import panel as pn
 # glyphs in one shared offscreen context and copies the result into each plot's canvas on every
 # repaint (measured in Chromium: ~60 ms per slider move on the impedance page, ~40 % of the
 # browser's work), and browsers without a GPU (remote desktops, headless) emulate WebGL in software.
+# Process-wide: importing the dashboard in a notebook also draws that notebook's HoloViews plots on
+# canvases (set ``hv.renderer('bokeh').webgl = True`` afterwards to undo).
 hv.renderer("bokeh").webgl = False
 
 #: Okabe-Ito palette (colour-blind safe), used for categorical series.

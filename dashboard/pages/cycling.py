@@ -675,7 +675,8 @@ class CyclingExplorer(pn.viewable.Viewer):
                                  f"{self.direction.capitalize()} peak height", "top_right")
 
     def main_view(self):
-        """Main area: read-outs, per-cycle summaries, rate capability, dQ/dV and tracked peaks."""
+        """Main area: read-outs above the sections (tabs): per-cycle summaries with rate capability;
+        dQ/dV and tracked peaks."""
         def dm(m):
             return pn.pane.HoloViews(hv.DynamicMap(m), sizing_mode="stretch_width")
 

@@ -490,7 +490,7 @@ class SynthesisExplorer(pn.viewable.Viewer):
         return _el(_WHATIF, [float(self.what_frb_pct)], [float(self.what_bmr)])
 
     def main_view(self):
-        """Main area: read-outs, Nyquist/Bode, Arrhenius, trends."""
+        """Main area: read-out above the sections (tabs: selected pellet, Bode plots, trends, what-if)."""
         pellet = pn.Row(_pane(hv.DynamicMap(self.nyquist)), _pane(hv.DynamicMap(self.nyquist_hf)),
                         _pane(hv.DynamicMap(self.arrhenius)), sizing_mode="stretch_width")
         bode = pn.Row(_pane(hv.DynamicMap(self.bode_modulus)), _pane(hv.DynamicMap(self.bode_phase)),

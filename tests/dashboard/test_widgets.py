@@ -1,8 +1,10 @@
 """Throttled widgets: a slider drives its param on release; Python changes keep it in sync."""
 from __future__ import annotations
 
+import numpy as np
 import panel as pn
 import param
+import pytest
 
 from dashboard.widgets import set_value, throttled
 
@@ -96,39 +98,42 @@ def test_throttled_slider_skips_panels_debounce():
 def _browser_release(model, value):
     """What a browser sends when the user releases a slider handle at ``value``: only the
     properties that differ from its own copy of the model."""
-    if model.value != value:
+    if tuple(np.atleast_1d(model.value)) != tuple(np.atleast_1d(value)):
         model.value = value
-    if model.value_throttled != value:
+    if tuple(np.atleast_1d(model.value_throttled)) != tuple(np.atleast_1d(value)):
         model.set_from_json("value_throttled", value)  # read-only in Python; the browser's patch sets it
 
 
-def test_move_back_after_a_python_set_still_fires():
-    """User releases at 0.8; Python sets 0.2 (URL, another control); the user's release back at 0.8
-    must reach the parameter (the browser's value_throttled must not be left at 0.8)."""
-    from bokeh.document import Document
-
-    s = _State()
-    w = throttled(s, "y", pn.widgets.FloatSlider, start=0, end=1, step=0.1)
-    model = w.get_root(Document())
-    _browser_release(model, 0.8)
-    assert s.y == 0.8
-    s.y = 0.2
-    assert model.value == 0.2 and model.value_throttled == 0.2
-    _browser_release(model, 0.8)
-    assert s.y == 0.8
+class _Ranged(param.Parameterized):
+    r = param.Range(default=(2, 5), bounds=(0, 10), doc="r")
 
 
-def test_discrete_slider_move_back_after_a_python_set_still_fires():
+#: (state, parameter, widget kwargs, user's value as the browser model holds it, parameter value then,
+#:  value set from Python, browser model value then)
+_MOVE_BACK = {
+    "float": (_State, "y", dict(widget_cls=pn.widgets.FloatSlider, start=0, end=1, step=0.1), 0.8, 0.8, 0.2, 0.2),
+    "discrete": (_State, "x", {}, 2, 20.0, 5.0, 0),  # the inner index slider of a DiscreteSlider
+    "range": (_Ranged, "r", dict(widget_cls=pn.widgets.IntRangeSlider, start=0, end=10, step=1),
+              (3, 7), (3, 7), (2, 5), (2, 5)),
+}
+
+
+@pytest.mark.parametrize("kind", list(_MOVE_BACK))
+def test_move_back_after_a_python_set_still_fires(kind):
+    """User releases at A; Python sets B (URL, another control); the user's release back at A must
+    reach the parameter (the browser's value_throttled must not be left at A)."""
     from bokeh.document import Document
     from bokeh.models import Slider
 
-    s = _State()
-    w = throttled(s, "x")
+    cls, pname, kw, user, param_user, py, model_py = _MOVE_BACK[kind]
+    s = cls()
+    w = throttled(s, pname, **kw)
     root = w.get_root(Document())
-    model = [m for m in root.select({"type": Slider})][0]  # the inner index slider
-    _browser_release(model, 2)
-    assert s.x == 20.0
-    s.x = 5.0
-    assert model.value == 0 and model.value_throttled == 0
-    _browser_release(model, 2)
-    assert s.x == 20.0
+    model = root if kind != "discrete" else [m for m in root.select({"type": Slider})][0]
+    _browser_release(model, user)
+    assert getattr(s, pname) == param_user
+    setattr(s, pname, py)
+    assert tuple(np.atleast_1d(model.value)) == tuple(np.atleast_1d(model_py))
+    assert tuple(np.atleast_1d(model.value_throttled)) == tuple(np.atleast_1d(model_py))
+    _browser_release(model, user)
+    assert getattr(s, pname) == param_user

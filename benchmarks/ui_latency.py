@@ -1,12 +1,12 @@
 """UI latency in a real browser (issue 7): ``python -m benchmarks.ui_latency [--moves 50]``.
 
-Serves the app, drives Debian's Chromium with Playwright, and for every page moves its main
-sliders ``--moves`` times in total (alternating directions). For each move it records, in the
-browser, the time from the key press to the last Bokeh document change it caused to plot data or
-read-outs (the template's busy spinner and the URL bar are not counted). Separately, in-process,
-times the server-side computation of the same moves (the page's views) and the whole server-side
-update (views + HoloViews/Bokeh updates of a page rendered into a document). Also records the
-time until the first page is ready. Writes the ``ui_latency`` section of benchmarks/RESULTS.md.
+Serves the app, drives Debian's Chromium with Playwright, and for every page section (tab) of
+:data:`PAGE_MOVES`, opened from the URL, moves the sliders whose effect it draws ``--moves`` times
+in total (alternating directions). For each move it records, in the browser, the time from the key
+press to the last Bokeh document change it caused to plot data or read-outs (the URL bar is not
+counted). Separately, in-process, with the same section rendered into a document as in a session,
+times the whole server-side update of the same moves (views + HoloViews/Bokeh updates) and the part
+spent in the shown views (:func:`_compute_clock`). Also records the time until the page is ready. Writes the ``ui_latency`` section of benchmarks/RESULTS.md.
 """
 from __future__ import annotations
 

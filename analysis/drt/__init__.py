@@ -7,8 +7,8 @@ compute_drt, DRTResult
     One spectrum (:mod:`analysis.drt.compute`).
 drt_many
     Many spectra over extra dimensions of an xarray object (:mod:`analysis.drt.batch`).
-find_peaks, integrate_regions
-    Peak detection with Gaussian deconvolution and resistance per tau region.
+find_peaks, find_peaks_many, integrate_regions
+    Peak detection with Gaussian deconvolution (one DRT or a whole map) and resistance per tau region.
 choose_lambda
     Automatic lambda alone (GCV, mGCV, L-curve, re-im).
 """
@@ -19,9 +19,9 @@ from analysis.drt.batch import drt_many
 from analysis.drt.compute import DRTResult, choose_lambda, compute_drt
 from analysis.drt.core import DRTError, cache_clear
 from analysis.drt.lam import LAM_METHODS
-from analysis.drt.peaks import find_peaks, integrate_regions
+from analysis.drt.peaks import find_peaks, find_peaks_many, integrate_regions
 
 __all__ = [
     "DRTError", "DRTResult", "LAM_METHODS", "cache_clear", "choose_lambda", "compute_drt", "drt_many",
-    "find_peaks", "hn_drt", "hn_impedance", "integrate_regions", "zarc_drt", "zarc_impedance",
+    "find_peaks", "find_peaks_many", "hn_drt", "hn_impedance", "integrate_regions", "zarc_drt", "zarc_impedance",
 ]

@@ -218,20 +218,12 @@ def drt_map(name: str, axis: str, cycles: tuple, point: int, cycle: int, lam, la
 def _full_tracks(name: str, axis: str, key: int, lam, lam_method: str, inductance: bool, regions: tuple,
                  deconvolve: bool):
     """Peaks (with the row's coordinate in column ``label``) and region resistances of a full map."""
-    from analysis.drt import find_peaks, integrate_regions
+    from analysis.drt import find_peaks_many, integrate_regions
 
     m = _full_map(name, axis, key, lam, lam_method, inductance)
     dim = "cycle" if axis == "cycle" else "point"
-    tau = m["tau"].values
-    labels = m[dim].values
-    rows = []
-    for lab, g in zip(labels, m["gamma"].values):
-        if not np.all(np.isfinite(g)):
-            continue
-        p = find_peaks(tau, gamma=g, deconvolve=deconvolve)
-        if len(p):
-            rows.append(p.assign(label=int(lab)))
-    peaks = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["tau", "log10_tau", "area", "label"])
+    peaks = find_peaks_many(m["gamma"], deconvolve=deconvolve)
+    peaks = peaks.assign(label=peaks[dim].astype(int)).drop(columns=["row", dim])
     regs = integrate_regions(m, {n: (lo, hi) for n, lo, hi in regions})
     return peaks, regs
 

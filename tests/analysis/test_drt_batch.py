@@ -2,12 +2,23 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import xarray as xr
 
 import analysis  # noqa: F401  (registers the accessors)
 from analysis.cli import main as cli_main
-from analysis.drt import DRTError, DRTResult, compute_drt, drt_many, integrate_regions, zarc_impedance
+from analysis.drt import (
+    DRTError,
+    DRTResult,
+    compute_drt,
+    drt_many,
+    find_peaks,
+    find_peaks_many,
+    integrate_regions,
+    zarc_impedance,
+)
+from analysis.drt.peaks import _integrate_1d
 
 F = np.logspace(6, -2, 61)
 
@@ -130,3 +141,46 @@ def test_cli_drt_writes_results(tmp_path, capsys):
     assert cli_main(["drt", str(src), "--lam", "abc"]) == 1
     assert "--lam must be" in capsys.readouterr().err
     assert cli_main(["drt", str(tmp_path / "missing.txt")]) == 1
+
+
+@pytest.mark.parametrize("deconvolve", [False, True])
+def test_find_peaks_many_equals_find_peaks_per_spectrum(deconvolve):
+    out = drt_many(insitu_dataset(), lam=1e-3)
+    g = out["gamma"].values.copy()
+    g[1, 2] = np.nan  # a failed inversion contributes no rows
+    out["gamma"] = (out["gamma"].dims, g)
+    many = find_peaks_many(out, deconvolve=deconvolve)
+    tau = out["tau"].values
+    flat = g.reshape(-1, tau.size)
+    n_point = out.sizes["point"]
+    expect = [find_peaks(tau, gg, deconvolve=deconvolve).assign(row=i) for i, gg in enumerate(flat)
+              if np.all(np.isfinite(gg))]
+    expect = pd.concat(expect, ignore_index=True)
+    assert len(many) == len(expect) > 2 * flat.shape[0] - 2  # the two processes of every spectrum
+    assert (many["row"] != 1 * n_point + 2).all()
+    for col in ("tau", "log10_tau", "height", "area", "area_gauss", "sigma_ln_tau", "capacitance", "row"):
+        assert np.allclose(many[col].to_numpy(float), expect[col].to_numpy(float), equal_nan=True), col
+    # each row carries its spectrum's coordinates
+    assert np.array_equal(many["cycle"], out["cycle"].values[many["row"] // n_point])
+    assert np.array_equal(many["point"], out["point"].values[many["row"] % n_point])
+    # a 2-D array gives the same table without the coordinate columns
+    arr = find_peaks_many(tau, flat, deconvolve=deconvolve)
+    assert list(arr.columns) == list(expect.columns)
+    assert np.allclose(arr["area"], many["area"])
+    with pytest.raises(DRTError, match="expected tau"):
+        find_peaks_many(tau, flat[:, :-1])
+
+
+def test_integrate_regions_of_a_map_equals_the_per_spectrum_integral():
+    out = drt_many(insitu_dataset(), lam=1e-3)
+    tau = out["tau"].values
+    regions = {"T1": (1e-7, 3e-3), "odd": (3.3e-5, 0.71), "grid point": (float(tau[5]), float(tau[40])),
+               "outside": (1e5, 1e6), "all": (1e-12, 1e12)}
+    reg = integrate_regions(out, regions)
+    rev = integrate_regions(out.isel(tau=slice(None, None, -1)), regions)  # descending tau grid
+    for name, (lo, hi) in regions.items():
+        ref = np.array([[_integrate_1d(tau, g, lo, hi) for g in row] for row in out["gamma"].values])
+        assert np.allclose(reg[name].values, ref, rtol=1e-12, atol=1e-12), name
+        assert np.allclose(rev[name].values, ref, rtol=1e-12, atol=1e-12), name
+        assert reg[name].attrs["units"] == "ohm"
+    assert np.all(reg["outside"].values == 0)

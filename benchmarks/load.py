@@ -204,6 +204,8 @@ def main(argv=None) -> int:
     ap.add_argument("--auth-password", default=None)
     ap.add_argument("--quick", action="store_true", help="4 sessions x 5 moves")
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--section", default=None,
+                    help="RESULTS.md section written (default: 'load', or 'load_procsN' with --num-procs N > 1)")
     a = ap.parse_args(argv)
     if a.quick:
         a.sessions, a.moves = 4, 5
@@ -252,7 +254,8 @@ def main(argv=None) -> int:
     ok &= not server_errors
     from benchmarks._results import machine_line, write_section
 
-    md = f"""## Group server under load (`benchmarks/load.py`)
+    title = "" if a.num_procs == 1 else f", {a.num_procs} server processes"
+    md = f"""## Group server under load (`benchmarks/load.py`{title})
 
 `ssb-explorer serve` on 127.0.0.1 ({a.num_procs} process(es){', logins on' if a.auth else ''}), {a.sessions} concurrent
 browser-like websocket sessions per page, each moving the page's sliders {a.moves} times
@@ -271,7 +274,7 @@ measures the logins, not the sliders). {machine_line()}.
 Server log ERROR lines: {len(server_errors)}. Overall: **{'target met' if ok else 'target MISSED'}**.
 """
     if rows and not a.no_write:
-        write_section("load", md)
+        write_section(a.section or ("load" if a.num_procs == 1 else f"load_procs{a.num_procs}"), md)
     print("OK" if ok else "target missed")
     return 0 if ok else 1
 

@@ -154,6 +154,19 @@ def test_dvdq_mode(page):
     page.param.update(mode="dQ/dV", direction="charge")
 
 
+def test_derivative_error_draws_an_empty_plot_with_the_reason(page, monkeypatch):
+    from analysis.errors import SSBError
+
+    def fail():
+        raise SSBError("no half-cycle with enough points")
+
+    monkeypatch.setattr(page, "_deriv", fail)
+    ov = page.derivative_plot()
+    assert len(ov.Segments.I) == 0 and len(ov.Scatter.Tracked_peaks) == 0
+    assert "no half-cycle with enough points" in opt(ov.Segments.I, "title")
+    hv.render(ov)  # draws (empty) instead of raising
+
+
 def test_peak_plots_follow_track_peaks(page):
     page.param.update(windows="1.55-1.85, 1.95-2.25", resolution_mV=5.0, direction="charge")
     tp = track_peaks(dqdv_cycles(data.load(HL), None, "charge", resolution_mV=5.0), list(WIN))

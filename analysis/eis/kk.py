@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.linalg
 
 from analysis.errors import AnalysisError
 
@@ -89,6 +90,12 @@ class KKResult:
         }
 
 
+def _lstsq(A, b):
+    """Least-squares solution of ``A x = b`` (LAPACK gelsy: complete orthogonal factorisation,
+    about 1.5x faster than numpy's SVD-based gelsd on these small systems; same solution)."""
+    return scipy.linalg.lstsq(A, b, lapack_driver="gelsy", check_finite=False)[0]
+
+
 def kramers_kronig(freq, Z, c: float = 0.85, max_M: int | None = None, *, threshold: float = 0.01,
                    capacitance="auto", inductance: bool = True, patience: int = 3) -> KKResult:
     """Lin-KK test of one impedance spectrum.
@@ -127,13 +134,8 @@ def kramers_kronig(freq, Z, c: float = 0.85, max_M: int | None = None, *, thresh
     AnalysisError
         For fewer than 5 valid points, non-positive frequencies or mismatched lengths.
     """
-    if isinstance(capacitance, str):
-        if capacitance != "auto":
-            raise AnalysisError(f"kramers_kronig: capacitance must be True, False or 'auto', got {capacitance!r}")
-        kw = dict(threshold=threshold, inductance=inductance, patience=patience)
-        a = kramers_kronig(freq, Z, c, max_M, capacitance=False, **kw)
-        b = kramers_kronig(freq, Z, c, max_M, capacitance=True, **kw)
-        return a if a.max_residual <= b.max_residual else b
+    if isinstance(capacitance, str) and capacitance != "auto":
+        raise AnalysisError(f"kramers_kronig: capacitance must be True, False or 'auto', got {capacitance!r}")
     f = np.asarray(freq, dtype=float).ravel()
     Z = np.asarray(Z, dtype=complex).ravel()
     if f.shape != Z.shape:
@@ -151,43 +153,63 @@ def kramers_kronig(freq, Z, c: float = 0.85, max_M: int | None = None, *, thresh
     if max_M is None:
         max_M = min(f.size, 100)
     max_M = int(max(1, max_M))
-    extra = [np.ones_like(w, dtype=complex)]  # R_ohm
-    if inductance:
-        extra.append(1j * w)
-    if capacitance:
-        extra.append(-1j / w)  # coefficient = 1/C
-    E = np.stack(extra, axis=1)
+    # "auto" runs the test with and without a series capacitance and keeps the fit with the
+    # smaller largest residual (both models are KK-consistent); the two M sweeps share the RC
+    # columns, so they run together
+    caps = (False, True) if isinstance(capacitance, str) else (bool(capacitance),)
     b = np.r_[Z.real * wt, Z.imag * wt]
     tau_min, tau_max = 1.0 / w.max(), 1.0 / w.min()
+    # weighted real form of the extra columns: R_ohm (1), L (j w), 1/C (-j / w)
+    ext_re = [wt]
+    ext_im = [np.zeros_like(w)]
+    if inductance:
+        ext_re.append(np.zeros_like(w))
+        ext_im.append(w * wt)
+    extra = np.r_[np.stack(ext_re, axis=1), np.stack(ext_im, axis=1)]
+    cap_col = np.r_[np.zeros_like(w), -wt / w][:, None]
 
-    def solve(M):
+    def columns(M):
+        """Weighted real [Re; Im] of the M RC elements 1/(1 + j w tau) (2N x M) and tau."""
         tau = np.geomspace(tau_min, tau_max, M) if M > 1 else np.array([np.sqrt(tau_min * tau_max)])
-        A = np.concatenate([1.0 / (1.0 + 1j * np.outer(w, tau)), E], axis=1)
-        Aw = A * wt[:, None]
-        Ar = np.r_[Aw.real, Aw.imag]
-        x = np.linalg.lstsq(Ar, b, rcond=None)[0]
-        R = x[:M]
-        pos, neg = R[R >= 0].sum(), -R[R < 0].sum()
-        mu = 1.0 - neg / pos if pos > 0 else 0.0
-        return tau, x, A, mu
+        x = np.outer(w, tau)
+        d = 1.0 / (1.0 + x * x)
+        return np.r_[d * wt[:, None], -x * d * wt[:, None]], tau
 
-    best = first_below = None
-    streak = 0
+    state = {cap: {"best": None, "first_below": None, "streak": 0, "done": False} for cap in caps}
     for M in range(1, max_M + 1):
-        tau, x, A, mu = solve(M)
-        r = (Z - A @ x) / np.abs(Z)
-        worst = float(max(np.max(np.abs(r.real)), np.max(np.abs(r.imag))))
-        if mu > c:
-            streak = 0
-            if best is None or worst < best[0]:
-                best = (worst, M, tau, x, A, mu)
-        else:
-            streak += 1
-            if first_below is None:
-                first_below = (worst, M, tau, x, A, mu)
-            if streak >= patience:
-                break
-    _, M, tau, x, A, mu = best if best is not None else first_below
+        rc, tau = columns(M)
+        for cap in caps:
+            st = state[cap]
+            if st["done"]:
+                continue
+            Ar = np.concatenate([rc, extra, cap_col] if cap else [rc, extra], axis=1)
+            x = _lstsq(Ar, b)
+            R = x[:M]
+            pos, neg = R[R >= 0].sum(), -R[R < 0].sum()
+            mu = 1.0 - neg / pos if pos > 0 else 0.0
+            worst = float(np.max(np.abs(b - Ar @ x)))  # relative residuals (Z - Z_fit) / |Z|, both parts
+            if mu > c:
+                st["streak"] = 0
+                if st["best"] is None or worst < st["best"][0]:
+                    st["best"] = (worst, M, tau, x, mu)
+            else:
+                st["streak"] += 1
+                if st["first_below"] is None:
+                    st["first_below"] = (worst, M, tau, x, mu)
+                if st["streak"] >= patience:
+                    st["done"] = True
+        if all(st["done"] for st in state.values()):
+            break
+    picks = {cap: (st["best"] if st["best"] is not None else st["first_below"]) for cap, st in state.items()}
+    # the smaller largest residual wins (ties: without the capacitance, as the separate runs did)
+    capacitance = min(caps, key=lambda cap: (picks[cap][0], cap))
+    _, M, tau, x, mu = picks[capacitance]
+    cols = [1.0 / (1.0 + 1j * np.outer(w, tau)), np.ones((w.size, 1), dtype=complex)]
+    if inductance:
+        cols.append((1j * w)[:, None])
+    if capacitance:
+        cols.append((-1j / w)[:, None])
+    A = np.concatenate(cols, axis=1)
     Zfit = A @ x
     res = (Z - Zfit) / np.abs(Z)
     rr, ri = res.real, res.imag

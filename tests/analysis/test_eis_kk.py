@@ -59,3 +59,18 @@ def test_invalid_input_raises():
         kramers_kronig(-F, RANDLES.impedance(F, P))
     with pytest.raises(Exception, match="finite"):
         kramers_kronig(F, np.full(F.size, np.nan))
+
+
+@pytest.mark.parametrize("blocking", [False, True])
+def test_auto_capacitance_is_the_better_of_the_two_fits(blocking):
+    """'auto' runs both models in one sweep: it must equal the separate run with the smaller residual."""
+    rng = np.random.default_rng(3)
+    Z = Circuit("R0-p(R1,CPE1)-p(R2,CPE2)").impedance(F, [10, 100, 1e-6, 0.9, 200, 1e-3, 0.8])
+    if blocking:  # an electrode capacitance: Z'' diverges at low frequency
+        Z = Z + 1 / (1j * 2 * np.pi * F * 2e-4)
+    Z = Z * (1 + 0.003 * (rng.standard_normal(F.size) + 1j * rng.standard_normal(F.size)))
+    auto = kramers_kronig(F, Z)
+    without, with_c = kramers_kronig(F, Z, capacitance=False), kramers_kronig(F, Z, capacitance=True)
+    want = without if without.max_residual <= with_c.max_residual else with_c
+    assert auto.M == want.M and auto.C == want.C and auto.mu == pytest.approx(want.mu)
+    assert np.allclose(auto.Z_fit, want.Z_fit) and auto.message == want.message

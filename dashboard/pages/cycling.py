@@ -82,13 +82,11 @@ def _segments(xs: np.ndarray, ys: np.ndarray, cycles: np.ndarray, kx: hv.Dimensi
     """One Segments element of the curves ``(xs[k], ys[k])`` (rows: cycles ``cycles[k]``).
 
     Columns: ``kx`` and ``ky`` (start of each step, named as the axes), ``x1``/``y1`` (its end,
-    same ranges) and ``Cycle`` (colour, range = shown cycles). Steps touching a NaN are dropped.
+    same ranges) and ``Cycle`` (colour, range = shown cycles); see :func:`dashboard.theme.line_segments`.
     """
-    x0, x1, y0, y1 = xs[:, :-1], xs[:, 1:], ys[:, :-1], ys[:, 1:]
-    ok = np.isfinite(x0) & np.isfinite(x1) & np.isfinite(y0) & np.isfinite(y1)
-    cyc = np.broadcast_to(np.asarray(cycles, dtype=float)[:, None], x0.shape)[ok]
+    x0, y0, x1, y1, cyc = theme.line_segments(xs, ys, np.asarray(cycles, dtype=float))
     clim = (float(cycles.min()), float(max(cycles.max(), cycles.min() + 1))) if cycles.size else (0.0, 1.0)
-    data = {kx.name: x0[ok], ky.name: y0[ok], "x1": x1[ok], "y1": y1[ok], "Cycle": cyc}
+    data = {kx.name: x0, ky.name: y0, "x1": x1, "y1": y1, "Cycle": cyc}
     kdims = [kx, ky, hv.Dimension("x1", range=kx.range), hv.Dimension("y1", range=ky.range)]
     return hv.Segments(data, kdims, vdims=[hv.Dimension("Cycle", range=clim)], id=_CURVES.id)
 

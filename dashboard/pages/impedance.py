@@ -333,18 +333,6 @@ def _point_rows(name: str, cycle: int):
     return "point (voltage, ↑ charge / ↓ discharge)", ticks, rows
 
 
-def _segments(x, series: dict) -> tuple:
-    """Columns (x0, y0, x1, y1, name) of an ``hv.Segments`` drawing each ``{name: y}`` series as a
-    line through ``(x, y)``: one vectorised glyph for several lines (a ``Path`` or one ``Curve`` per
-    series is much slower to update); the name is the value dimension used for the colour."""
-    x = np.asarray(x, float)
-    n = max(x.size - 1, 0)
-    ys = [np.asarray(v, float) for v in series.values()]
-    cat = np.concatenate if ys else (lambda _: np.zeros(0))
-    return (np.tile(x[:-1], len(ys)), cat([y[:-1] for y in ys]), np.tile(x[1:], len(ys)), cat([y[1:] for y in ys]),
-            np.repeat(np.array(list(series), dtype=object), n))
-
-
 def _underlay(plot, element):
     """HoloViews hook: draw the element's glyph below the data (level ``underlay``)."""
     r = plot.handles.get("glyph_renderer")
@@ -898,7 +886,7 @@ class DRTExplorer(pn.viewable.Viewer):
             ff, rr, ri, thr, ok = f, np.full(f.size, np.nan), np.full(f.size, np.nan), 1.0, False
         n = ff.size
         band = _tmpl("kk_band").clone([(-thr, thr, "passed" if ok else "failed")])
-        paths = _tmpl("kk_lines_data").clone(_segments(ff, {"Δ real": rr, "Δ imag": ri}))
+        paths = _tmpl("kk_lines_data").clone(theme.line_segments(ff, [rr, ri], ["Δ real", "Δ imag"]))
         pts = _tmpl("kk_points").clone({"f (Hz)": np.r_[ff, ff], "KK residual (%)": np.r_[rr, ri],
                                         "series": np.repeat(np.array(["Δ real", "Δ imag"]), n)})
         verdict = "passed" if ok else "FAILED"
@@ -1040,7 +1028,7 @@ class DRTExplorer(pn.viewable.Viewer):
         cmap = {n: (theme.OKABE_ITO[7] if n == "R∞" else REGION_COLORS[(i - 1) % len(REGION_COLORS)])
                 for i, n in enumerate(names)}
         xo = {"xticks": ticks, "xrotation": 45} if ticks else {}
-        paths = self._styled("region_lines", cmap=cmap).clone(_segments(x, series), kdims=[xl, "R (Ω)", "x1", "y1"])
+        paths = self._styled("region_lines", cmap=cmap).clone(theme.line_segments(x, list(series.values()), list(series)), kdims=[xl, "R (Ω)", "x1", "y1"])
         pts = self._styled("region_points", cmap=cmap, hooks=[self._hooks["track"]], **xo).clone(
             {xl: np.tile(x, len(names)), "R (Ω)": np.concatenate(list(series.values())),
              "region": np.repeat(np.array(names, dtype=object), x.size)}, kdims=[xl])

@@ -74,3 +74,5 @@ def test_auto_capacitance_is_the_better_of_the_two_fits(blocking):
     want = without if without.max_residual <= with_c.max_residual else with_c
     assert auto.M == want.M and auto.C == want.C and auto.mu == pytest.approx(want.mu)
     assert np.allclose(auto.Z_fit, want.Z_fit) and auto.message == want.message
+    if not blocking:  # a KK-consistent spectrum with 0.3 % noise passes the 1 % threshold
+        assert auto.passed, auto.message

@@ -137,3 +137,19 @@ def test_move_back_after_a_python_set_still_fires(kind):
     assert tuple(np.atleast_1d(model.value_throttled)) == tuple(np.atleast_1d(model_py))
     _browser_release(model, user)
     assert getattr(s, pname) == param_user
+
+
+def test_line_segments_draw_each_row_and_leave_gaps():
+    from dashboard.theme import line_segments
+
+    x = np.array([0.0, 1.0, 2.0, 3.0])
+    ys = [[1.0, 2.0, np.nan, 4.0], [5.0, 6.0, 7.0, 8.0]]
+    x0, y0, x1, y1, lab = line_segments(x, ys, ["a", "b"])
+    # row a: steps 0-1 only (steps touching the NaN are gaps); row b: all three steps
+    assert list(lab) == ["a", "b", "b", "b"]
+    assert np.array_equal(x0, [0, 0, 1, 2]) and np.array_equal(x1, [1, 1, 2, 3])
+    assert np.array_equal(y0, [1, 5, 6, 7]) and np.array_equal(y1, [2, 6, 7, 8])
+    # one x row per line (dV/dQ curves have their own capacities)
+    x0, _, x1, _, lab = line_segments([[0, 1], [10, 11]], [[1, 2], [3, 4]], [7, 9])
+    assert np.array_equal(x0, [0, 10]) and np.array_equal(x1, [1, 11]) and np.array_equal(lab, [7, 9])
+    assert all(len(c) == 0 for c in line_segments(np.zeros((0, 0)), np.zeros((0, 0)), []))

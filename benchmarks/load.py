@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import sys
 import tempfile
@@ -31,6 +32,14 @@ import time
 from pathlib import Path
 
 from benchmarks._server import BokehWS, ProtocolError, percentile, start_server
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (the affinity mask, else ``os.cpu_count()``)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 def pick_sliders(sess: BokehWS, only: list[str] | None) -> list[dict]:
@@ -196,7 +205,8 @@ def main(argv=None) -> int:
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for an update")
     ap.add_argument("--think", type=float, default=1.0,
                     help="mean seconds a user looks at the result before the next move (0 = back to back)")
-    ap.add_argument("--num-procs", type=int, default=1, help="server processes")
+    ap.add_argument("--num-procs", type=int, default=None,
+                    help="server processes (default: one per usable CPU, as docs/deployment.md advises)")
     ap.add_argument("--store", default=None, help="serve this store (default: the sample data)")
     ap.add_argument("--url", default=None, help="use a running server at this loopback URL instead")
     ap.add_argument("--auth", default=None, help="users file: run the server with logins")
@@ -205,10 +215,15 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="4 sessions x 5 moves")
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--section", default=None,
-                    help="RESULTS.md section written (default: 'load', or 'load_procsN' with --num-procs N > 1)")
+                    help="RESULTS.md section written (default: 'load' with one process per CPU, "
+                         "'load_procsN' with another --num-procs N)")
     a = ap.parse_args(argv)
     if a.quick:
         a.sessions, a.moves = 4, 5
+    ncpu = usable_cpus()
+    if a.num_procs is None:
+        a.num_procs = ncpu
+    default_section = "load" if a.num_procs == ncpu else f"load_procs{a.num_procs}"
     pages = [p for p in a.pages.split(",") if p]
     only = [s for s in a.sliders.split(",")] if a.sliders else None
     if a.url and not a.url.startswith(("http://127.0.0.1", "http://localhost")):
@@ -254,10 +269,12 @@ def main(argv=None) -> int:
     ok &= not server_errors
     from benchmarks._results import machine_line, write_section
 
-    title = "" if a.num_procs == 1 else f", {a.num_procs} server processes"
+    title = "" if default_section == "load" else f", {a.num_procs} server process(es)"
+    per_cpu = ("one per usable CPU as docs/deployment.md advises, since a process runs its sessions' Python on "
+               "one core at a time" if a.num_procs == ncpu else f"on {ncpu} usable CPUs")
     md = f"""## Group server under load (`benchmarks/load.py`{title})
 
-`ssb-explorer serve` on 127.0.0.1 ({a.num_procs} process(es){', logins on' if a.auth else ''}), {a.sessions} concurrent
+`ssb-explorer serve` on 127.0.0.1 ({a.num_procs} process(es), {per_cpu}{'; logins on' if a.auth else ''}), {a.sessions} concurrent
 browser-like websocket sessions per page, each moving the page's sliders {a.moves} times
 (value + value_throttled, as a released slider handle), with a mean "think time" of {a.think:g} s
 between moves (uniform 0.5-1.5x; 0 = back to back). Latency = move sent -> first server patch
@@ -265,7 +282,10 @@ changing the view (plots, read-outs; not the widgets echoing the value); "comple
 that update burst (no further patch for 0.3 s), the latency compared. The {a.sessions} sessions open
 the page together and start moving once all are open, each after a random delay of 0-1.5 think
 times (page builds are timed in the last column: a move queued behind other users' page builds
-measures the logins, not the sliders). {machine_line()}.
+measures the logins, not the sliders). Each session announces its document rendered
+(BokehJS's `document_ready`) as a browser does: before that Panel holds the session unconnected
+and HoloViews re-schedules plot refreshes endlessly (runs before 2026-11-22 lacked it, and each
+session that had moved a slider kept about one core busy). {machine_line()}.
 
 | page | moves | single: first p95 (ms) | single: complete p50 / p95 (ms) | {a.sessions} sessions: first p95 (ms) | {a.sessions} sessions: complete p50 / p95 (ms) | complete p95 ratio (target <= 3x) | errors | wall of the moves (s) | {a.sessions} pages opened together: median / slowest (s) |
 |---|---|---|---|---|---|---|---|---|---|
@@ -274,7 +294,7 @@ measures the logins, not the sliders). {machine_line()}.
 Server log ERROR lines: {len(server_errors)}. Overall: **{'target met' if ok else 'target MISSED'}**.
 """
     if rows and not a.no_write:
-        write_section(a.section or ("load" if a.num_procs == 1 else f"load_procs{a.num_procs}"), md)
+        write_section(a.section or default_section, md)
     print("OK" if ok else "target missed")
     return 0 if ok else 1
 

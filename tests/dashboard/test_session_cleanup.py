@@ -8,7 +8,8 @@ created for it must be garbage-collected. A module-level object (HoloViews strea
 cache, param watcher, lru_cache) holding a page makes this test fail and names the objects still
 alive. (With page hooks holding their page strongly and without the clean-up's pruning of
 HoloViews custom-options trees, the cycling, pressure and impedance pages stayed alive:
-:data:`HOOK_LEAKS`.)
+:data:`HOOK_LEAKS`.) The same in-process server checks that the load benchmark's client behaves like
+a browser (``document_ready``), so that the server is idle once a move is answered.
 """
 from __future__ import annotations
 
@@ -237,3 +238,59 @@ def test_prune_ended_custom_options_drops_only_bound_hooks(monkeypatch):
     del owner, bound
     gc.collect()
     assert ref() is None
+
+
+def _refreshes_after_a_move(base: str, ready: bool) -> int:
+    """HoloViews plot refreshes during the second after a slider move has been answered, for a
+    session of the load benchmark's client on the impedance page (``ready``: whether it announces
+    its document rendered, as a browser does)."""
+    import asyncio
+    import random
+
+    import holoviews.plotting.plot as hvplot
+
+    from benchmarks._server import BokehWS
+    from benchmarks.load import next_value, pick_sliders
+
+    calls = [0]
+    orig = hvplot.Plot.refresh
+
+    def counting(self, **kwargs):
+        calls[0] += 1
+        return orig(self, **kwargs)
+
+    async def run():
+        sess = BokehWS(base, "/impedance", {"impedance.section": "drt"}, ready=ready)
+        await sess.open(120)
+        try:
+            slider = next(m for m in pick_sliders(sess, None) if m["attributes"].get("title") == "log₁₀ λ")
+            value = next_value(slider, random.Random(0), slider["attributes"].get("value"))
+            update = await sess.change(slider["id"], {"value": value, "value_throttled": value}, timeout=60)
+            assert update.first is not None, "the page did not answer the move"
+            calls[0] = 0
+            for _ in range(10):
+                await asyncio.sleep(0.1)
+                sess.drain()
+            return calls[0]
+        finally:
+            await sess.close()
+
+    hvplot.Plot.refresh = counting
+    try:
+        return asyncio.run(run())
+    finally:
+        hvplot.Plot.refresh = orig
+
+
+def test_benchmark_client_announces_its_document_so_the_server_goes_idle(served_pages):
+    """The load benchmark's client sends BokehJS's ``document_ready`` after pulling the document:
+    Panel then marks the session connected. Without it HoloViews re-schedules every plot refresh as
+    a next-tick callback for ever (each session that moved a slider kept a core busy: the load
+    numbers of earlier sessions measured that, not the sliders). With it, nothing runs once the
+    move is answered."""
+    base = served_pages[0]
+    assert _refreshes_after_a_move(base, ready=True) == 0
+    # the same client without the event shows the loop (documents the trap the event avoids)
+    loops = _refreshes_after_a_move(base, ready=False)
+    assert loops > 10, (f"{loops} refreshes without document_ready: Panel/HoloViews no longer loop on an "
+                        "unconnected session; the client should still send the event, drop this check")

@@ -12,6 +12,13 @@ sample datasets (kind, study, what each mimics) and lets the user download them.
 * a metadata editor for cycling datasets (active mass, active fraction, area, loading),
   validated and saved to the catalog with :meth:`analysis.store.Store.update_metadata`.
 
+For impedance datasets (sample or store) a **batch job** card runs the DRT of every spectrum
+(:func:`analysis.drt.drt_many`) or refits every spectrum with the circuit
+(:func:`analysis.eis.fit_many`) on the server's Dask cluster (:func:`dashboard.jobs.submit_batch`:
+off the server process, so other users' sliders stay responsive), with a progress bar and a Cancel
+button; the result is cached in the store (the next user asking for the same batch gets it at
+once) and offered as NetCDF.
+
 Downloads of the selected dataset (NetCDF, CSV), of its fit tables (CSV, computed through
 :mod:`analysis`) and of its overview figure (HTML, PNG, SVG: see :mod:`dashboard.export`).
 """
@@ -45,6 +52,12 @@ CELL_FIELDS = {
     "area_cm2": ("Electrode area", "cm²", None),
     "loading_mg_cm2": ("Loading", "mg/cm²", None),
 }
+
+#: batch jobs offered for impedance datasets: label -> key (see :meth:`DataPage.run_batch`)
+BATCH_ACTIONS = {"DRT of every spectrum (λ automatic, GCV)": "drt",
+                 "Refit every spectrum with the circuit": "fit"}
+EIS_KINDS = ("eis", "insitu_eis", "pellet_eis")
+DEFAULT_BATCH_CIRCUIT = "R0-p(R1,CPE1)-p(R2,CPE2)-W1"
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~])")
 
@@ -107,6 +120,15 @@ def _unit_label(name: str, var) -> str:
 
 def _meta_text(meta: dict) -> str:
     return "; ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in sorted(meta.items()))
+
+
+def _r_pol(res):
+    """Polarisation resistance (ohm) of every spectrum of a :func:`analysis.drt.drt_many` result:
+    :func:`analysis.drt.integrate_regions` over the whole tau grid."""
+    from analysis.drt import integrate_regions
+
+    tau = np.asarray(res["tau"].values, float)
+    return integrate_regions(res, {"R_pol": (float(tau.min()), float(tau.max()))})["R_pol"].values
 
 
 @lru_cache(maxsize=1)
@@ -199,6 +221,10 @@ class DataPage(pn.viewable.Viewer):
     _revision = param.Integer(default=0, precedence=-1, doc="Bumped when the selected entry's catalog row changes.")
     loading_mg_cm2 = param.Number(default=None, allow_None=True, label="Loading (mg/cm²)",
                                   doc="Areal loading of active material (mg/cm2), > 0.")
+    batch_action = param.Selector(default="drt", objects=BATCH_ACTIONS, label="Batch job",
+                                  doc="Batch run over every spectrum of the selected impedance dataset on the "
+                                      "Dask cluster: 'drt' (DRT, automatic lambda by GCV) or 'fit' (refit with "
+                                      "the circuit of the 'Circuit' box, else the dataset's own or the default).")
 
     def __init__(self, dataset: str | None = None, **params):
         super().__init__(**params)
@@ -216,6 +242,8 @@ class DataPage(pn.viewable.Viewer):
         self._upload = pn.widgets.FileInput(multiple=True, label="Instrument files",
                                             css_classes=["ssb-upload"], sizing_mode="stretch_width")
         self._upload.param.watch(self._on_upload, "value")
+        self._batch_view = pn.Column(sizing_mode="stretch_width", css_classes=["ssb-batch-view"])
+        self._batch_job = self._batch_panel = None
         self._refresh_catalog()
         if dataset is not None and dataset not in self.param.dataset.objects:
             raise KeyError(f"no dataset {dataset!r}")
@@ -486,6 +514,104 @@ class DataPage(pn.viewable.Viewer):
         return _fit_table_csv(self._store_dir or "", self.dataset, self.fit_table, self.circuit.strip(),
                               self._meta_key())
 
+    # ------------------------------------------------------------------ batch jobs
+    def _batch_circuit(self, ds) -> str:
+        return self.circuit.strip() or str(ds.attrs.get("circuit") or "") or DEFAULT_BATCH_CIRCUIT
+
+    def run_batch(self, event=None):
+        """Submit the chosen batch job over every spectrum of the selected dataset.
+
+        ``batch_action="drt"`` runs :func:`analysis.drt.drt_many` (``lam="auto"``, GCV),
+        ``"fit"`` runs :func:`analysis.eis.fit_many` with the circuit of the ``circuit`` box (else
+        the dataset's own, else ``R0-p(R1,CPE1)-p(R2,CPE2)-W1``), both through
+        :func:`dashboard.jobs.submit_batch`: split along the first non-frequency dimension, run on
+        the Dask workers, cached in the project store. The card shows the job's progress bar and
+        Cancel button, then a summary and a NetCDF download of the result.
+
+        Returns
+        -------
+        dashboard.jobs.Job or None
+            The job (already finished when cached), or None when the dataset cannot be batched
+            (the reason is shown in the card).
+        """
+        from analysis.schema import detect_kind
+        from dashboard import jobs
+
+        self._batch_job = None
+        try:
+            ds = self.load()
+            kind = ds.attrs.get("kind") or detect_kind(ds)
+            if kind not in EIS_KINDS or "frequency" not in ds.dims:
+                raise jobs.JobError(f"{self.title()}: batch jobs run on impedance datasets (this one is {kind})")
+            dim = next((d for d in ds.dims if d != "frequency"), None)
+            if dim is None:
+                raise jobs.JobError(f"{self.title()}: one spectrum only, nothing to batch")
+            if self.batch_action == "fit":
+                job = jobs.submit_batch("fit_many", ds, self._batch_circuit(ds), store=self._store_dir, batch_dim=dim)
+            else:
+                job = jobs.submit_batch("drt_many", ds, lam="auto", lam_method="gcv", store=self._store_dir,
+                                        batch_dim=dim)
+        except SSBError as exc:
+            self._batch_view[:] = [pn.pane.Alert("✘ " + md_escape(_tidy(str(exc))), alert_type="danger",
+                                                 css_classes=["ssb-batch-error"])]
+            return None
+        except Exception as exc:  # noqa: BLE001 - a batch never breaks the page (e.g. no Dask)
+            log.exception("batch job could not start")
+            self._batch_view[:] = [pn.pane.Alert(md_escape(f"✘ The batch job could not start: {exc}"),
+                                                 alert_type="danger", css_classes=["ssb-batch-error"])]
+            return None
+        self._batch_job, self._batch_panel = job, None
+        panel = jobs.job_panel(job, on_done=self._batch_done)  # a cached job is done already
+        self._batch_panel = panel
+        self._batch_view[:] = [panel]
+        if job.done():
+            self._batch_done(job)
+        return job
+
+    def batch_summary(self, job) -> str:
+        """One line about a finished batch ``job``'s result (Markdown)."""
+        res = job.result()
+        if job.fn_name == "drt_many":
+            n = int(np.prod([res.sizes[d] for d in res["lam"].dims])) if res["lam"].dims else 1
+            lam = np.asarray(res["lam"].values, float)
+            return (f"**DRT of {n} spectra**: γ over {' × '.join(res['gamma'].dims)}; λ (GCV) "
+                    f"{np.nanmin(lam):.2g} – {np.nanmax(lam):.2g}; median R_pol "
+                    f"{float(np.nanmedian(_r_pol(res))):.3g} Ω")
+        ok = np.asarray(res["success"].values, bool)
+        return (f"**{md_escape(res.attrs.get('circuit', ''))} fitted to {ok.size} spectra**: {int(ok.sum())} "
+                f"converged; median χ² {float(np.nanmedian(res['chi2'].values)):.3g}")
+
+    def _batch_done(self, job) -> None:
+        """Show the result of the finished (or failed / cancelled) batch ``job`` in the card."""
+        if job is not self._batch_job or self._batch_panel is None:
+            return
+        if job.status not in ("finished", "cached"):
+            return  # the job panel shows the status and the error
+        try:
+            text = self.batch_summary(job)
+        except Exception as exc:  # noqa: BLE001
+            text = f"result not readable: {exc}"
+        dl = pn.widgets.FileDownload(
+            callback=lambda: self._guard("batch result export", "batch", lambda: export.dataset_netcdf(job.result())),
+            filename=f"{self._base_name()}-{'drt' if job.fn_name == 'drt_many' else 'fit'}.nc",
+            label="Batch result as NetCDF", color="primary", css_classes=["ssb-dl-batch"])
+        self._dl["batch"] = dl
+        self._batch_view[:] = [self._batch_panel,
+            pn.pane.Markdown(text, css_classes=["ssb-batch-summary"], sizing_mode="stretch_width"), dl]
+
+    def batch_card(self):
+        """The batch-job card (impedance datasets)."""
+        run = pn.widgets.Button(label="Run on the cluster", color="primary", css_classes=["ssb-batch-run"])
+        run.on_click(self.run_batch)
+        return pn.Card(
+            pn.pane.Markdown("Runs over every spectrum of the selected impedance dataset on the Dask workers "
+                             "(not in this server process: the sliders of other users stay responsive). "
+                             "Results are kept in the store's job cache."),
+            pn.Row(pn.widgets.Select.from_param(self.param.batch_action, css_classes=["ssb-w-batch-action"],
+                                                width=330), run),
+            self._batch_view, title="Batch jobs (Dask)", sizing_mode="stretch_width", collapsible=False,
+            css_classes=["ssb-batch-card"])
+
     def figure(self):
         """The overview figure of the selected dataset (a HoloViews object)."""
         return _preview_element(self.load(), self.title()).opts(responsive=False, width=760, height=460)
@@ -622,7 +748,7 @@ class DataPage(pn.viewable.Viewer):
                   pn.Row(pn.Column(self.details, width=480),
                          pn.panel(self.preview, sizing_mode="stretch_width", min_height=340),
                          sizing_mode="stretch_width"),
-                  self.metadata_editor]
+                  self.metadata_editor, self.batch_card()]
         return pn.Column(*parts, sizing_mode="stretch_width")
 
     def __panel__(self):

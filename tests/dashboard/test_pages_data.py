@@ -183,3 +183,56 @@ def test_a_failed_export_shows_the_reason_instead_of_raising(no_store):
 
 def test_md_escape():
     assert md_escape("a_b*c`<x>") == r"a\_b\*c\`\<x\>"
+
+
+@pytest.fixture
+def local_dask():
+    """The server's job module on an in-process Dask cluster (threads: quick to start in tests)."""
+    pytest.importorskip("distributed")
+    from dashboard import jobs
+
+    jobs.configure(n_workers=1, processes=False, threads_per_worker=2)
+    jobs.clear_cache()
+    yield jobs
+    jobs.shutdown()
+    jobs.clear_cache()
+
+
+def test_batch_drt_job_equals_the_direct_call_and_the_next_user_gets_it_cached(no_store, local_dask):
+    from analysis.drt import drt_many
+
+    name = data.names("insitu_eis")[0]
+    page = DataPage(dataset=name)
+    res = page.run_batch().result(timeout=300)
+    direct = drt_many(data.load(name), lam="auto", lam_method="gcv")
+    xr.testing.assert_allclose(res["gamma"], direct["gamma"])
+    # a colleague asks for the same batch: served from the cache, with a summary and a download
+    other = DataPage(dataset=name)
+    job = other.run_batch()
+    assert job.status == "cached"
+    n = direct.sizes["cycle"] * direct.sizes["point"]
+    assert f"DRT of {n} spectra" in other._batch_view.objects[1].object
+    back = xr.open_dataset(other._dl["batch"].callback(), engine="h5netcdf").load()
+    xr.testing.assert_allclose(back["gamma"], direct["gamma"])
+    assert other._dl["batch"].filename == f"{name}-drt.nc"
+    pn.panel(other).get_root()  # the page with its batch card renders
+
+
+def test_batch_fit_job_refits_with_the_circuit_of_the_box(no_store, local_dask):
+    from analysis.eis import fit_many
+
+    name = data.names("insitu_eis")[0]
+    page = DataPage(dataset=name, batch_action="fit", circuit="R0-p(R1,CPE1)-W1")
+    res = page.run_batch().result(timeout=300)
+    direct = fit_many(data.load(name), "R0-p(R1,CPE1)-W1")
+    assert res.attrs["circuit"] == "R0-p(R1,CPE1)-W1"
+    np.testing.assert_allclose(res["R1"].values, direct["R1"].values, rtol=1e-6)
+    page.run_batch()  # cached now: the summary counts the converged fits
+    assert "converged" in page._batch_view.objects[1].object
+
+
+def test_batch_on_a_cycling_dataset_is_refused_with_a_sentence(no_store):
+    page = DataPage(dataset=data.names("cycling")[0])
+    assert page.run_batch() is None
+    [alert] = page._batch_view.objects
+    assert "batch jobs run on impedance datasets" in alert.object and "cycling" in alert.object

@@ -232,22 +232,24 @@ class BokehWS:
     #: attributes that only show a busy state
     TRIVIAL_ATTRS = frozenset({"loading", "disabled", "css_classes"})
 
+    @staticmethod
+    def _walk(o, out: dict) -> None:
+        """Add every model object found in the JSON value ``o`` to ``out`` (by id)."""
+        if isinstance(o, dict):
+            if o.get("type") == "object" and "id" in o:
+                out.setdefault(o["id"], o)
+            for v in o.values():
+                BokehWS._walk(v, out)
+        elif isinstance(o, list):
+            for v in o:
+                BokehWS._walk(v, out)
+
     def _objects(self) -> dict:
-        """Every model object of the document by id (the dicts of ``self.doc``, walked once)."""
+        """Every model object of the document by id (the dicts of ``self.doc``, walked once; models
+        that server patches add later are indexed as they arrive, see :meth:`_apply_patch`)."""
         if getattr(self, "_by_id", None) is None:
-            out = {}
-
-            def walk(o):
-                if isinstance(o, dict):
-                    if o.get("type") == "object" and "id" in o:
-                        out.setdefault(o["id"], o)
-                    for v in o.values():
-                        walk(v)
-                elif isinstance(o, list):
-                    for v in o:
-                        walk(v)
-
-            walk(self.doc)
+            out: dict = {}
+            self._walk(self.doc, out)
             self._by_id = out
         return self._by_id
 
@@ -286,6 +288,10 @@ class BokehWS:
             obj = objects.get(ev["model"].get("id"))
             if obj is not None and "attr" in ev:
                 obj.setdefault("attributes", {})[ev["attr"]] = ev.get("new")
+                n = len(objects)
+                self._walk(ev.get("new"), objects)  # new models (e.g. a panel shown by a button)
+                if len(objects) != n:
+                    self._type_map = None
 
     async def change(self, model_id: str, attrs: dict, timeout: float = 60, quiet: float = 0.3) -> Update:
         """Set ``attrs`` of model ``model_id`` like a browser and time the server's reaction.

@@ -106,3 +106,15 @@ def test_bootstrap_picks_a_python_that_runs(tmp_path):
     ver = subprocess.run([py, "-c", "import sys; print(sys.version_info[:2] >= (3, 11))"],
                          capture_output=True, text=True)
     assert ver.stdout.strip() == "True"
+
+
+def test_make_bench_runs_every_benchmark_script():
+    """``make bench`` runs ``benchmarks.run_all``, which must exist and list every benchmark script."""
+    makefile = (REPO / "Makefile").read_text()
+    assert "-m benchmarks.run_all" in makefile
+    from benchmarks import run_all
+
+    scripts = {p.stem for p in (REPO / "benchmarks").glob("*.py") if not p.stem.startswith("_") and p.stem != "run_all"}
+    assert scripts == {n for n, _ in run_all.BENCHMARKS}
+    with pytest.raises(SystemExit):
+        run_all.main(["--only", "no_such_benchmark"])

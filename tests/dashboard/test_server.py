@@ -204,3 +204,21 @@ def test_crash_and_restart_keep_login_and_data(server):
     assert status == 200
     doc = asyncio.run(ws_pull_doc(server.base, page_token(html), cookie_header(jar)))
     assert "SSB-PROBE user=alice store=alice datasets=1" in doc
+
+
+def test_benchmark_client_indexes_models_added_by_server_patches():
+    """A server patch that shows a new panel (e.g. a batch job's progress line after a button press)
+    adds models the benchmark client must find, as a browser's document does."""
+    from benchmarks._server import BokehWS
+
+    sess = BokehWS("http://127.0.0.1:1")
+    sess.doc = {"roots": [{"type": "object", "name": "panel.models.layout.Column", "id": "p1",
+                           "attributes": {"children": []}}]}
+    assert sess.models(("panel.models.markup.HTML",)) == []
+    new = [{"type": "object", "name": "panel.models.markup.HTML", "id": "p2", "attributes": {"text": "running"}}]
+    sess._apply_patch(json.dumps({"events": [{"kind": "ModelChanged", "model": {"id": "p1"},
+                                              "attr": "children", "new": new}]}))
+    [html] = sess.models(("panel.models.markup.HTML",))
+    sess._apply_patch(json.dumps({"events": [{"kind": "ModelChanged", "model": {"id": "p2"},
+                                              "attr": "text", "new": "finished"}]}))
+    assert html["attributes"]["text"] == "finished" and sess._types()["p2"] == "panel.models.markup.HTML"

@@ -4,10 +4,12 @@ Without a store (``ssb-explorer serve`` on the sample data) the page lists the b
 sample datasets (kind, study, what each mimics) and lets the user download them. With a store
 (``ssb-explorer serve --store DIR``) it adds:
 
-* an upload box (several files at once) that sends every file through
-  :func:`dashboard.uploads.save_upload` (size limit, name sanitising, content sniffing, quota,
-  validated import) and shows one result per file: the kind, rows and reader of an accepted
-  file, or the one-sentence reason a file was refused;
+* a drop zone (several files at once, :class:`ChunkedDropper`) whose files arrive in chunks
+  written straight to disk by :class:`dashboard.uploads.ChunkedUpload` (size limit and quota
+  checked as the bytes arrive, name sanitising, content sniffing, validated import; the same checks
+  as :func:`dashboard.uploads.save_upload`, used by :meth:`DataPage.import_files`), with one result
+  per file: the kind, rows and reader of an accepted file, or the one-sentence reason a file was
+  refused;
 * the store's catalog as a table (selecting a row selects the dataset);
 * a metadata editor for cycling datasets (active mass, active fraction, area, loading),
   validated and saved to the catalog with :meth:`analysis.store.Store.update_metadata`.
@@ -203,6 +205,53 @@ def _preview_element(ds, name: str):
     return hv.Text(0, 0, f"no overview figure for {title}")
 
 
+class ChunkedDropper(pn.widgets.FileDropper):
+    """Panel's ``FileDropper`` (the browser sends files in ``chunk_size`` pieces) writing each piece
+    straight to disk through :class:`dashboard.uploads.ChunkedUpload`.
+
+    Panel's widget joins the pieces in memory and keeps every file in ``value``; a 500 MB cycler
+    file would then sit in the server's memory (twice, while joined). Here each piece goes to the
+    upload's temporary file as it arrives, with the size limit, the quota and the content sniffing
+    checked on the way (a refused file stops being written at once; its remaining pieces are
+    dropped), and ``value`` stays empty. ``start(name)`` opens the :class:`ChunkedUpload` of a new
+    file; ``done(name, upload, error)`` is called once per file, with the complete upload (to
+    finish) or the error that stopped it.
+    """
+
+    def __init__(self, start=None, done=None, **params):
+        super().__init__(**params)
+        self._start, self._done = start, done
+        self._parts: dict = {}
+
+    def _process_event(self, event):
+        if event.event_name != "upload_event":
+            return super()._process_event(event)
+        data = event.data
+        name, k, n = data["name"], int(data["chunk"]), int(data["total_chunks"])
+        if k == 1:
+            old = self._parts.pop(name, None)
+            if old is not None:
+                old.abort()
+            try:
+                self._parts[name] = self._start(name)
+            except Exception as exc:  # noqa: BLE001 - reported to the page, never raised
+                self._parts[name] = None
+                self._done(name, None, exc)
+        up = self._parts.get(name)
+        if up is not None:
+            chunk = data["data"]
+            try:
+                up.write(chunk.encode("utf-8") if isinstance(chunk, str) else bytes(chunk))
+            except Exception as exc:  # noqa: BLE001 - the upload discarded its bytes
+                up.abort()
+                self._parts[name] = up = None
+                self._done(name, None, exc)
+        if k >= n:
+            self._parts.pop(name, None)
+            if up is not None:
+                self._done(name, up, None)
+
+
 class DataPage(pn.viewable.Viewer):
     """Upload instrument files, check them, browse the store, edit cell metadata, export."""
 
@@ -239,9 +288,14 @@ class DataPage(pn.viewable.Viewer):
             layout="fit_data_stretch", formatters={"metadata": {"type": "textarea"}},
             widths={"metadata": 230, "mimics": 520})
         self._table.param.watch(self._on_table_select, "selection")
-        self._upload = pn.widgets.FileInput(multiple=True, label="Instrument files",
-                                            css_classes=["ssb-upload"], sizing_mode="stretch_width")
-        self._upload.param.watch(self._on_upload, "value")
+        from dashboard.uploads import UploadLimits
+
+        limit = UploadLimits.from_env().max_bytes
+        self._upload = ChunkedDropper(
+            start=self._start_upload, done=self._upload_done, multiple=True, layout="compact",
+            max_file_size=f"{max(1, int(limit // 2**20))}MB", chunk_size=4 * 2**20,
+            css_classes=["ssb-upload"], sizing_mode="stretch_width")
+        self._upload_results: list = []
         self._batch_view = pn.Column(sizing_mode="stretch_width", css_classes=["ssb-batch-view"])
         self._batch_job = self._batch_panel = None
         self._refresh_catalog()
@@ -359,14 +413,54 @@ class DataPage(pn.viewable.Viewer):
             self._sync_table_selection()
 
     # ------------------------------------------------------------------ uploads
-    def _on_upload(self, event) -> None:
-        values = event.new
-        if not values:
-            return
-        names = self._upload.filename
-        if not isinstance(values, list):
-            values, names = [values], [names]
-        self.import_files(list(zip(names or [], values)))
+    def _start_upload(self, name: str):
+        """A :class:`dashboard.uploads.ChunkedUpload` into the store for a file the browser starts sending."""
+        from dashboard.uploads import ChunkedUpload, UploadError
+
+        if not self._store_dir:
+            raise UploadError("No project store is configured: start the server with --store DIR to import files.")
+        return ChunkedUpload(self._store_dir, name, _current_user())
+
+    def _upload_done(self, name: str, upload, error) -> None:
+        """One file of the drop zone arrived (``upload``: finish and import it) or was refused."""
+        from dashboard.uploads import UploadError
+
+        shown = name if isinstance(name, str) else repr(name)
+        res = None
+        if error is None:
+            try:
+                res = upload.finish()
+            except Exception as exc:  # noqa: BLE001
+                error = exc
+        if error is not None:
+            if isinstance(error, (UploadError, SSBError)):
+                line = (False, _tidy(str(error)))
+            else:
+                log.exception("upload of %r failed", shown, exc_info=error)
+                line = (False, f"{shown}: not imported: unexpected {type(error).__name__} ({error})")
+        else:
+            line = self._result_line(shown, res)
+        self._upload_results = (self._upload_results + [line])[-20:]
+        self._show_results(self._upload_results)
+        if res is not None and getattr(res.ingested, "id", None):
+            self._imported(res.ingested.id)
+
+    @staticmethod
+    def _result_line(shown: str, res) -> tuple[bool, str]:
+        e = res.ingested
+        if e is None or not hasattr(e, "id"):
+            return True, f"{res.filename}: stored ({res.size:,} bytes)"
+        again = "" if getattr(e, "created", True) else " (already in the store: nothing new imported)"
+        renamed = f" (saved as {res.filename})" if res.filename != shown else ""
+        return True, (f"{shown}{renamed}: imported as {e.kind} dataset {e.id}, "
+                      f"{_sizes_text(e.sizes)}, reader {e.reader}{again}")
+
+    def _imported(self, last_id: str) -> None:
+        """Show the store with the new dataset selected."""
+        data.clear()
+        _store_dataset.cache_clear()
+        self._refresh_catalog()
+        self.dataset = f"{STORE_PREFIX}{last_id}"
 
     def import_files(self, files: list[tuple[str, bytes]]) -> list[tuple[bool, str]]:
         """Import uploaded files ``[(name, bytes), ...]``; show and return ``[(ok, sentence), ...]``."""
@@ -391,22 +485,12 @@ class DataPage(pn.viewable.Viewer):
                     log.exception("upload of %r failed", shown)
                     out.append((False, f"{shown}: not imported: unexpected {type(exc).__name__} ({exc})"))
                     continue
-                e = res.ingested
-                if e is None or not hasattr(e, "id"):
-                    out.append((True, f"{res.filename}: stored ({res.size:,} bytes)"))
-                    continue
-                last_id = e.id
-                again = "" if getattr(e, "created", True) else " (already in the store: nothing new imported)"
-                renamed = f" (saved as {res.filename})" if res.filename != shown else ""
-                out.append((True, f"{shown}{renamed}: imported as {e.kind} dataset {e.id}, "
-                                  f"{_sizes_text(e.sizes)}, reader {e.reader}{again}"))
+                out.append(self._result_line(shown, res))
+                last_id = getattr(res.ingested, "id", None) or last_id
         finally:
             self._results.loading = False
         if last_id is not None:
-            data.clear()
-            _store_dataset.cache_clear()
-            self._refresh_catalog()
-            self.dataset = f"{STORE_PREFIX}{last_id}"
+            self._imported(last_id)
         self._show_results(out)
         return out
 

@@ -236,3 +236,45 @@ def test_batch_on_a_cycling_dataset_is_refused_with_a_sentence(no_store):
     assert page.run_batch() is None
     [alert] = page._batch_view.objects
     assert "batch jobs run on impedance datasets" in alert.object and "cycling" in alert.object
+
+
+class _UploadEvent:
+    """What Panel hands ``FileDropper._process_event`` for one chunk sent by the browser."""
+
+    event_name = "upload_event"
+
+    def __init__(self, name, chunk, k, n, mime="application/octet-stream"):
+        self.data = {"name": name, "data": chunk, "chunk": k, "total_chunks": n, "type": mime}
+
+
+def _drop(page, name, content: bytes, n_chunks: int):
+    size = -(-len(content) // n_chunks)
+    for k in range(n_chunks):
+        page._upload._process_event(_UploadEvent(name, content[k * size:(k + 1) * size], k + 1, n_chunks))
+
+
+def test_chunked_drop_zone_streams_to_disk_and_imports(store_dir, ref_file):
+    raw = ref_file(NDAX).read_bytes()
+    page = DataPage()
+    _drop(page, "cell.ndax", raw, 5)
+    [alert] = page._results.objects
+    assert "cell.ndax: imported as cycling dataset" in alert.object and "1,464 rows" in alert.object
+    assert page._upload.value == {}  # nothing kept in memory
+    kept = store_dir / ".uploads" / "local" / "cell.ndax"
+    assert kept.read_bytes() == raw
+    e = store.open(store_dir).list()[0]
+    assert page.dataset == f"store:{e.id}" and e.user == "local"
+
+
+def test_chunked_drop_zone_refuses_while_the_bytes_arrive(store_dir, monkeypatch, ref_file):
+    monkeypatch.setenv("SSB_MAX_UPLOAD_MB", "0.02")  # ~21 kB
+    page = DataPage()
+    raw = ref_file(NDAX).read_bytes()
+    assert len(raw) > 30_000
+    _drop(page, "big.ndax", raw, 10)
+    [alert] = page._results.objects
+    assert "big.ndax: too large" in alert.object
+    _drop(page, "junk.mpr", b"\x00\x01garbage" * 1_000, 3)  # binary of no known format
+    assert "junk.mpr: unknown content" in page._results.objects[-1].object
+    assert store.open(store_dir).list() == []
+    assert not [p for p in (store_dir / ".uploads").rglob("*") if p.is_file()]  # no part files left

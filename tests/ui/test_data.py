@@ -57,12 +57,15 @@ def test_upload_browse_edit_and_export(ui_page, store_server, ref_file):
 
     # two real instrument files at once: one validation result each, both in the catalog table
     page.locator(".ssb-upload input[type=file]").set_input_files([str(eis), str(ndax)])
+    # (the drop zone sends each file in chunks; a file's line appears when its last chunk is in)
     ok = page.locator(".ssb-upload-ok")
     expect(ok).to_have_count(2, timeout=90_000)
-    expect(ok.nth(0)).to_contain_text(f"impedancepy_exampleData.csv: imported as eis dataset {eis_id}")
-    expect(ok.nth(0)).to_contain_text("66 rows (frequency), reader generic-eis")
-    expect(ok.nth(1)).to_contain_text(f"neware_navani_test.ndax: imported as cycling dataset {ndax_id}")
-    expect(ok.nth(1)).to_contain_text("1,464 rows (record)")
+    ok_eis = page.locator(".ssb-upload-ok", has_text="impedancepy_exampleData.csv")
+    ok_ndax = page.locator(".ssb-upload-ok", has_text="neware_navani_test.ndax")
+    expect(ok_eis).to_contain_text(f"impedancepy_exampleData.csv: imported as eis dataset {eis_id}")
+    expect(ok_eis).to_contain_text("66 rows (frequency), reader generic-eis")
+    expect(ok_ndax).to_contain_text(f"neware_navani_test.ndax: imported as cycling dataset {ndax_id}")
+    expect(ok_ndax).to_contain_text("1,464 rows (record)")
     table = page.locator(".ssb-store-table")
     expect(table).to_contain_text(eis_id)
     expect(table).to_contain_text(ndax_id)
@@ -80,7 +83,8 @@ def test_upload_browse_edit_and_export(ui_page, store_server, ref_file):
     assert "Traceback" not in err.inner_text()
     page.locator(".ssb-upload input[type=file]").set_input_files(
         files=[{"name": "x.mpt", "mimeType": "text/plain", "buffer": b"hello\nthis is not data\n"}])
-    expect(err).to_contain_text("x.mpt: not imported: unknown format", timeout=60_000)
+    expect(err).to_have_count(2, timeout=60_000)  # the page lists the recent uploads, newest last
+    expect(err.last).to_contain_text("x.mpt: not imported: unknown format", timeout=60_000)
     assert len(store.open(store_dir).list()) == 2
 
     # the cycling dataset (last imported) is selected: edit its cell metadata

@@ -37,6 +37,10 @@ APP = HERE / "app.py"
 AUTH_MODULE = HERE / "auth.py"
 SETUP = HERE / "server_setup.py"
 SECRET_DIR = ".ssb-server"
+#: size of the pieces the Data page's drop zone sends a file in (bytes)
+UPLOAD_CHUNK_BYTES = 4 * 1024**2
+#: largest websocket message the server accepts from a browser (bytes): a few upload chunks
+WEBSOCKET_MAX_MESSAGE_BYTES = 8 * UPLOAD_CHUNK_BYTES
 
 
 class ServeError(Exception):
@@ -193,9 +197,9 @@ def panel_command(args: argparse.Namespace) -> list[str]:
         cmd += ["--unused-session-lifetime", str(args.unused_session_lifetime)]
     if args.check_unused_sessions is not None:
         cmd += ["--check-unused-sessions", str(args.check_unused_sessions)]
-    # uploads travel over the websocket: allow messages a little larger than the upload limit
-    max_msg = int((args.max_upload_mb * 1.4 + 20) * 1024**2)
-    cmd += ["--websocket-max-message-size", str(max_msg)]
+    # uploads travel over the websocket in chunks (the Data page's drop zone, UPLOAD_CHUNK_BYTES):
+    # no incoming message needs to be larger than a chunk and its framing, whatever the upload limit
+    cmd += ["--websocket-max-message-size", str(WEBSOCKET_MAX_MESSAGE_BYTES)]
     if args.prefix:
         cmd += ["--prefix", args.prefix]
     if args.use_xheaders:

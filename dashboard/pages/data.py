@@ -288,12 +288,13 @@ class DataPage(pn.viewable.Viewer):
             layout="fit_data_stretch", formatters={"metadata": {"type": "textarea"}},
             widths={"metadata": 230, "mimics": 520})
         self._table.param.watch(self._on_table_select, "selection")
+        from dashboard.serve import UPLOAD_CHUNK_BYTES
         from dashboard.uploads import UploadLimits
 
         limit = UploadLimits.from_env().max_bytes
         self._upload = ChunkedDropper(
             start=self._start_upload, done=self._upload_done, multiple=True, layout="compact",
-            max_file_size=f"{max(1, int(limit // 2**20))}MB", chunk_size=4 * 2**20,
+            max_file_size=f"{max(1, int(limit // 2**20))}MB", chunk_size=UPLOAD_CHUNK_BYTES,
             css_classes=["ssb-upload"], sizing_mode="stretch_width")
         self._upload_results: list = []
         self._batch_view = pn.Column(sizing_mode="stretch_width", css_classes=["ssb-batch-view"])

@@ -295,7 +295,8 @@ class DataPage(pn.viewable.Viewer):
         self._upload = ChunkedDropper(
             start=self._start_upload, done=self._upload_done, multiple=True, layout="compact",
             max_file_size=f"{max(1, int(limit // 2**20))}MB", chunk_size=UPLOAD_CHUNK_BYTES,
-            css_classes=["ssb-upload"], sizing_mode="stretch_width")
+            css_classes=["ssb-upload"], sizing_mode="stretch_width", height=150,
+            stylesheets=[":host { overflow-y: auto; }"])  # FilePond's file list scrolls, no overlap
         self._upload_results: list = []
         self._batch_view = pn.Column(sizing_mode="stretch_width", css_classes=["ssb-batch-view"])
         self._batch_job = self._batch_panel = None

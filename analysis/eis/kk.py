@@ -16,6 +16,7 @@ Drift, non-linearity or a non-stationary cell show up as systematic residuals ab
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import scipy.linalg
@@ -94,6 +95,13 @@ _GELSY, _GELSY_LWORK = scipy.linalg.get_lapack_funcs(("gelsy", "gelsy_lwork"), d
 _EPS = float(np.finfo(np.float64).eps)
 
 
+@lru_cache(maxsize=256)
+def _gelsy_lwork(m: int, n: int) -> int:
+    """LAPACK workspace size of dgelsy for an (m, n) system (asked once per shape, not per solve)."""
+    work, info = _GELSY_LWORK(m, n, 1, _EPS)
+    return int(work.real)
+
+
 def _lstsq(A, b):
     """Least-squares solution of ``A x = b`` (real, ``A`` of shape (m, n), ``b`` of shape (m,)).
 
@@ -104,11 +112,10 @@ def _lstsq(A, b):
     cost twice the factorisation itself on the ~130 x 30 systems of a Lin-KK sweep.
     """
     m, n = A.shape
-    work, info = _GELSY_LWORK(m, n, 1, _EPS)
     rhs = np.zeros((max(m, n), 1))
     rhs[:m, 0] = b
     _, x, _, _, info = _GELSY(np.asfortranarray(A), rhs, np.zeros((n, 1), dtype=np.int32), _EPS,
-                              int(work.real), overwrite_a=True, overwrite_b=True)
+                              _gelsy_lwork(m, n), overwrite_a=True, overwrite_b=True)
     if info != 0:  # pragma: no cover - only on an invalid argument
         raise AnalysisError(f"kramers_kronig: LAPACK dgelsy failed (info={info})")
     return x[:n, 0]

@@ -62,9 +62,20 @@ class Style:
     def __init__(self, element_type, **opts):
         self._template = element_type([]).opts(**opts)  # alive as long as the Style: its tree stays
         self.id = self._template.id
+        self._titled: dict = {}
+
+    def titled(self, title: str) -> int:
+        """Options id of this style with the plot title ``title``: processed once per distinct title
+        (the last 64 kept), where ``.opts(title=...)`` on each frame would process options per move."""
+        el = self._titled.get(title)
+        if el is None:
+            if len(self._titled) >= 64:
+                self._titled.pop(next(iter(self._titled)))
+            el = self._titled[title] = self._template.opts(clone=True, title=title)
+        return el.id
 
 
-#: styles of the derivative plot's layers (the curves carry their title per frame)
+#: styles of the derivative plot's layers (the curves' title: :meth:`Style.titled`)
 _CURVES = Style(hv.Segments, color="Cycle", cmap=theme.SEQUENTIAL, colorbar=True, line_width=1.5,
                 colorbar_opts={"title": "cycle"}, hover_tooltips=[("cycle", "@{Cycle}"), ("x", "$x"), ("y", "$y")],
                 **{**theme.PLOT_OPTS, "height": 430})
@@ -78,7 +89,8 @@ _PEAK_POSITION = Style(hv.Contours, legend_position="bottom_left", **_PEAK_OPTS)
 _PEAK_HEIGHT = Style(hv.Contours, legend_position="top_right", **_PEAK_OPTS)
 
 
-def _segments(xs: np.ndarray, ys: np.ndarray, cycles: np.ndarray, kx: hv.Dimension, ky: hv.Dimension) -> hv.Segments:
+def _segments(xs: np.ndarray, ys: np.ndarray, cycles: np.ndarray, kx: hv.Dimension, ky: hv.Dimension,
+              title: str = "") -> hv.Segments:
     """One Segments element of the curves ``(xs[k], ys[k])`` (rows: cycles ``cycles[k]``).
 
     Columns: ``kx`` and ``ky`` (start of each step, named as the axes), ``x1``/``y1`` (its end,
@@ -88,7 +100,8 @@ def _segments(xs: np.ndarray, ys: np.ndarray, cycles: np.ndarray, kx: hv.Dimensi
     clim = (float(cycles.min()), float(max(cycles.max(), cycles.min() + 1))) if cycles.size else (0.0, 1.0)
     data = {kx.name: x0, ky.name: y0, "x1": x1, "y1": y1, "Cycle": cyc}
     kdims = [kx, ky, hv.Dimension("x1", range=kx.range), hv.Dimension("y1", range=ky.range)]
-    return hv.Segments(data, kdims, vdims=[hv.Dimension("Cycle", range=clim)], id=_CURVES.id)
+    return hv.Segments(data, kdims, vdims=[hv.Dimension("Cycle", range=clim)], id=_CURVES.titled(title),
+                       datatype=["dictionary"])  # the columns as they are (no pandas frame built per move)
 
 
 def _finite_range(values: np.ndarray, name: str, pad: float) -> hv.Dimension:
@@ -448,13 +461,14 @@ class CyclingExplorer(pn.viewable.Viewer):
             cyc = s["cycle"].values
             sel = cyc[(cyc >= a) & (cyc <= b)]
             _, dvar, unit = self._cap_var()
-            last = s.sel(cycle=int(sel[-1])) if sel.size else None
             lines = [f"**Cycles** {a}–{b} ({sel.size} cycles)"]
-            if last is not None:
+            if sel.size:
+                # numpy indexing of the cached summary (xarray .sel costs ~0.3 ms a call)
+                i = int(np.flatnonzero(cyc == sel[-1])[0])
                 ref = s.attrs.get("retention_reference_cycle")
-                lines.append(f"**Discharge capacity, cycle {int(sel[-1])}** = {float(last[dvar]):.1f} {unit}"
-                             f" · **retention** = {float(last['retention']):.2f} % (vs cycle {ref}, {REF_LABELS[self.reference]})"
-                             f" · **CE** = {float(last['coulombic_efficiency']):.2f} %")
+                lines.append(f"**Discharge capacity, cycle {int(sel[-1])}** = {float(s[dvar].values[i]):.1f} {unit}"
+                             f" · **retention** = {float(s['retention'].values[i]):.2f} % (vs cycle {ref}, "
+                             f"{REF_LABELS[self.reference]}) · **CE** = {float(s['coulombic_efficiency'].values[i]):.2f} %")
         except SSBError as exc:
             return pn.pane.Alert(f"Cannot summarise this cell: {exc}", alert_type="danger")
         try:
@@ -465,9 +479,10 @@ class CyclingExplorer(pn.viewable.Viewer):
             ps = pc[(pc >= a) & (pc <= b)]
             if ps.size:
                 c0, c1 = int(ps[0]), int(ps[-1])
-                for name, w in zip(tp["peak"].values, wins):
-                    p0 = float(tp["position"].sel(cycle=c0, peak=name))
-                    p1 = float(tp["position"].sel(cycle=c1, peak=name))
+                pos = tp["position"].transpose("cycle", "peak").values
+                i0, i1 = int(np.flatnonzero(pc == c0)[0]), int(np.flatnonzero(pc == c1)[0])
+                for k, w in enumerate(wins[:pos.shape[1]]):
+                    p0, p1 = float(pos[i0, k]), float(pos[i1, k])
                     pk.append(f"{w[0]:g}–{w[1]:g} V: {p0:.3f} V (cycle {c0}) → {p1:.3f} V (cycle {c1}),"
                               f" shift {1e3 * (p1 - p0):+.0f} mV")
             lines.append(f"**{self.direction.capitalize()} peaks** ({float(self.resolution_mV):g} mV): "
@@ -607,8 +622,9 @@ class CyclingExplorer(pn.viewable.Viewer):
         try:
             da = self._deriv()
         except SSBError as exc:
-            empty = _segments(np.empty((0, 0)), np.empty((0, 0)), np.array([]), hv.Dimension(xl), hv.Dimension(yl))
-            return [empty.opts(title=f"{self.mode}: {exc}"), hv.Scatter([], xl, yl, label="tracked peaks", id=_MARKS.id)]
+            empty = _segments(np.empty((0, 0)), np.empty((0, 0)), np.array([]), hv.Dimension(xl), hv.Dimension(yl),
+                              title=f"{self.mode}: {exc}")
+            return [empty, hv.Scatter([], xl, yl, label="tracked peaks", id=_MARKS.id)]
         cyc = da["cycle"].values
         sel, show = self._shown_cycles(cyc)
         idx = np.searchsorted(cyc, show)  # cycles are sorted: rows of the cached whole-test array
@@ -622,7 +638,7 @@ class CyclingExplorer(pn.viewable.Viewer):
             title += f" (showing {show.size} of {sel.size}, evenly spaced)"
         title += f" · {float(self.resolution_mV):g} mV"
         kx, ky = _finite_range(xs, xl, 0.1), _finite_range(ys, yl, 0.07)
-        curves = _segments(xs, ys, show, kx, ky).opts(title=title)
+        curves = _segments(xs, ys, show, kx, ky, title=title)
         return [curves, self._peak_marks(show, kx, ky)]
 
     def _peak_marks(self, show: np.ndarray, kx, ky):
@@ -666,16 +682,16 @@ class CyclingExplorer(pn.viewable.Viewer):
             wins = self.effective_windows()
             tp = self._peaks()
             c = tp["cycle"].values.astype(float)
-            for name, w in zip(tp["peak"].values, wins):
-                ok = tp["is_peak"].sel(peak=name).values
-                paths.append({"Cycle": c, ylabel: np.where(ok, tp[var].sel(peak=name).values, np.nan),
-                              "Peak window": f"{w[0]:g}–{w[1]:g} V"})
+            ok = tp["is_peak"].transpose("cycle", "peak").values
+            val = np.where(ok, tp[var].transpose("cycle", "peak").values, np.nan)
+            for k, w in enumerate(wins[:val.shape[1]]):
+                paths.append({"Cycle": c, ylabel: val[:, k], "Peak window": f"{w[0]:g}–{w[1]:g} V"})
         except (SSBError, ValueError) as exc:
             err = f": {exc}"
         style = _PEAK_POSITION if var == "position" else _PEAK_HEIGHT
         kx = _finite_range(np.concatenate([p["Cycle"] for p in paths]) if paths else [], "Cycle", 0.05)
         ky = _finite_range(np.concatenate([p[ylabel] for p in paths]) if paths else [], ylabel, 0.05)
-        return hv.Contours(paths, [kx, ky], vdims=["Peak window"], id=style.id).opts(title=title + err)
+        return hv.Contours(paths, [kx, ky], vdims=["Peak window"], id=style.titled(title + err))
 
     @param.depends("dataset", "direction", "resolution_mV", "windows")
     def peak_position_plot(self):

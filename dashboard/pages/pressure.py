@@ -417,8 +417,9 @@ class PressureExplorer(pn.viewable.Viewer):
         parts = []
         for sign, lab, style in ((1, "charge", _CHARGE), (-1, "discharge", _DISCHARGE)):
             m = (r["direction"] == sign) & np.isfinite(r["pressure"])
-            parts.append(hv.Curve((r["voltage"][m], r["pressure"][m]), xl, yl, label=lab, id=style.id))
-        parts[0] = parts[0].opts(title=f"Cycle {self.cycle}: pressure against voltage{err}")
+            title = f"Cycle {self.cycle}: pressure against voltage{err}"  # shown from the first layer's options
+            parts.append(hv.Curve((r["voltage"][m], r["pressure"][m]), xl, yl, label=lab,
+                                  id=style.titled(title) if sign == 1 else style.id))
         return hv.Overlay(parts)
 
     @param.depends("dataset", "metric", "reference_state", "reference")

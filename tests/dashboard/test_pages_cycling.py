@@ -167,6 +167,23 @@ def test_derivative_error_draws_an_empty_plot_with_the_reason(page, monkeypatch)
     hv.render(ov)  # draws (empty) instead of raising
 
 
+def test_frames_reuse_styles_per_title(page):
+    """A frame's title comes from a style cached per title (no option processing per move):
+    the same view gives the same options id, another range another id with its own title."""
+    page.param.update(cycle_range=(10, 60), resolution_mV=5.0, mode="dQ/dV", windows="auto")
+    a = page.derivative_plot().Segments.I
+    assert page.derivative_plot().Segments.I.id == a.id
+    page.cycle_range = (10, 61)
+    b = page.derivative_plot().Segments.I
+    assert b.id != a.id
+    assert "cycles 10–61" in opt(b, "title") and "cycles 10–60" in opt(a, "title")
+    assert opt(b, "colorbar") is True  # the style's own options stay
+    style = cyc_mod._CURVES
+    for i in range(70):
+        style.titled(f"t{i}")
+    assert len(style._titled) == 64  # bounded
+
+
 def test_peak_plots_follow_track_peaks(page):
     page.param.update(windows="1.55-1.85, 1.95-2.25", resolution_mV=5.0, direction="charge")
     tp = track_peaks(dqdv_cycles(data.load(HL), None, "charge", resolution_mV=5.0), list(WIN))

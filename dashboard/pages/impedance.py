@@ -507,15 +507,17 @@ class DRTExplorer(pn.viewable.Viewer):
         hv.streams.Stream.trigger([self._streams[k] for k in changed])
 
     def _styled(self, name: str, **opts):
-        """Template ``name`` with extra options (hooks, colour map, ticks), cached per page so that the
-        options are processed once per distinct value, not once per frame."""
+        """Template ``name`` with extra options (hooks, colour map, ticks, a title), cached per page so
+        that the options are processed once per distinct value, not once per frame. The cache keeps
+        the 64 most recently used (titles change with the shown spectrum; the few fixed styles stay)."""
         cache = self.__dict__.setdefault("_styled_cache", {})
         key = (name, repr(sorted(opts.items())))
-        el = cache.get(key)
+        el = cache.pop(key, None)
         if el is None:
-            if len(cache) > 64:
-                cache.clear()
-            el = cache[key] = _tmpl(name).opts(clone=True, **opts)
+            if len(cache) >= 64:
+                cache.pop(next(iter(cache)))  # least recently used
+            el = _tmpl(name).opts(clone=True, **opts)
+        cache[key] = el  # (re)inserted last: most recently used
         return el
 
     def _marker_loc(self, kind: str):

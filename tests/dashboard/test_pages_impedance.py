@@ -237,6 +237,10 @@ def test_frames_reuse_their_styles_and_keep_titles():
     assert title(nyq2) == f"Nyquist · cycle {c0 + 1}" and moved[0] != first[0]
     p.cycle = c0
     assert ids()[0] == first  # the same styled templates again: no option processing
+    for i in range(70):  # the cache is bounded and keeps what was used last
+        p._styled("drt_curve", title=f"t{i}")
+        nyq_id = p._nyquist_data().get(0).id
+    assert len(p._styled_cache) == 64 and nyq_id == first[0]
 
 
 def test_marker_spans_follow_the_shown_cycle_and_point():

@@ -66,12 +66,14 @@ class Style:
 
     def titled(self, title: str) -> int:
         """Options id of this style with the plot title ``title``: processed once per distinct title
-        (the last 64 kept), where ``.opts(title=...)`` on each frame would process options per move."""
-        el = self._titled.get(title)
+        (the 64 most recently used kept), where ``.opts(title=...)`` on each frame would process
+        options per move."""
+        el = self._titled.pop(title, None)
         if el is None:
             if len(self._titled) >= 64:
-                self._titled.pop(next(iter(self._titled)))
-            el = self._titled[title] = self._template.opts(clone=True, title=title)
+                self._titled.pop(next(iter(self._titled)))  # least recently used
+            el = self._template.opts(clone=True, title=title)
+        self._titled[title] = el  # (re)inserted last: most recently used
         return el.id
 
 

@@ -405,7 +405,7 @@ def _tmpl(name: str):
     el = specs[name]()
     if not isinstance(el, (hv.Image, hv.HLine, hv.VLine)):
         # frames hold plain numpy columns: cloning with a tuple/dict of arrays then skips the pandas
-        # conversion (~2x cheaper per element, measured), strings fall back to the dictionary interface
+        # conversion (~20 % cheaper per element, measured), strings fall back to the dictionary interface
         el = el.clone(datatype=_ARRAY)  # the template's own interface comes first in its clones
     return el
 

@@ -415,9 +415,9 @@ class PressureExplorer(pn.viewable.Viewer):
         else:
             err = ""
         parts = []
+        title = f"Cycle {self.cycle}: pressure against voltage{err}"  # shown from the first layer's options
         for sign, lab, style in ((1, "charge", _CHARGE), (-1, "discharge", _DISCHARGE)):
             m = (r["direction"] == sign) & np.isfinite(r["pressure"])
-            title = f"Cycle {self.cycle}: pressure against voltage{err}"  # shown from the first layer's options
             parts.append(hv.Curve((r["voltage"][m], r["pressure"][m]), xl, yl, label=lab,
                                   id=style.titled(title) if sign == 1 else style.id))
         return hv.Overlay(parts)

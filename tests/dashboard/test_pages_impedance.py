@@ -213,8 +213,8 @@ def test_a_move_redraws_only_the_layers_it_affects():
 
 
 def test_frames_reuse_their_styles_and_keep_titles():
-    """Per-frame ``.opts(...)`` makes HoloViews process options again on every move (measured: ~40 %
-    of a spectrum move); frames instead clone templates cached per title. Revisiting a cycle gives
+    """Per-frame ``.opts(...)`` makes HoloViews process options again on every move (measured: ~20 %
+    of a spectrum move's server CPU); frames instead clone templates cached per title. Revisiting a cycle gives
     frames with the same options id, and the titles still follow the data."""
     p = DRTExplorer(dataset=S2)
 

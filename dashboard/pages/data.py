@@ -676,7 +676,7 @@ class DataPage(pn.viewable.Viewer):
         try:
             text = self.batch_summary(job)
         except Exception as exc:  # noqa: BLE001
-            text = f"result not readable: {exc}"
+            text = md_escape(f"result not readable: {exc}")
         dl = pn.widgets.FileDownload(
             callback=lambda: self._guard("batch result export", "batch", lambda: export.dataset_netcdf(job.result())),
             filename=f"{self._base_name()}-{'drt' if job.fn_name == 'drt_many' else 'fit'}.nc",

@@ -1062,7 +1062,9 @@ class DRTExplorer(pn.viewable.Viewer):
             dm = self._layer(*layers[0])
             for fn, key in layers[1:]:
                 dm = dm * self._layer(fn, key)
-            return pn.pane.HoloViews(dm, sizing_mode="stretch_width", min_width=300)
+            # the minimum width is a plot option too: HoloViews re-applies its own (None) at the first
+            # update otherwise, and the browser then re-lays out every figure (~0.1 s each)
+            return pn.pane.HoloViews(dm.opts(min_width=300), sizing_mode="stretch_width", min_width=300)
 
         card = dict(sizing_mode="stretch_width", collapsible=False, margin=(6, 4))
         spectrum = pn.Column(

@@ -271,3 +271,26 @@ def test_parameter_table_filled_when_its_section_opens():
     before = p._table.value.copy()
     p.point = p.param.point.objects[4]
     assert not p._table.value.equals(before)
+
+
+@pytest.mark.parametrize("section, param_name", [("spectrum", "cycle"), ("drt", "point"), ("tracks", "point")])
+def test_first_move_does_not_resize_the_figures(section, param_name):
+    """The plots' minimum width is also a HoloViews option: otherwise HoloViews re-applies its own
+    (None) at the first update and the browser re-lays out every figure (~0.1 s each)."""
+    from bokeh.document import Document
+    from panel.io.state import set_curdoc
+
+    p = DRTExplorer(dataset=S2, section=section)
+    doc = Document()
+    with set_curdoc(doc):
+        doc.add_root(pn.Row(p.controls(), p.main_view()).get_root(doc))
+    figs = [m for m in doc.models if type(m).__name__ == "figure"]
+    assert figs and all(f.min_width == 300 for f in figs)
+    events = []
+    doc.on_change(events.append)
+    with set_curdoc(doc):
+        setattr(p, param_name, getattr(p, param_name) + 1)
+    assert any(getattr(e, "attr", None) == "data" for e in events), "the move did not update the plots"
+    sizing = [(type(e.model).__name__, e.attr) for e in events
+              if getattr(e, "attr", None) in ("min_width", "width", "min_height", "height", "sizing_mode")]
+    assert not sizing, f"first update changed figure sizing: {sizing}"

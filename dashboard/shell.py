@@ -18,6 +18,31 @@ PAGES = [
 ]
 
 
+def skip_unused_mathjax() -> bool:
+    """Stop the served page from loading Bokeh's MathJax bundle (1.8 MB of JavaScript) for no use.
+
+    Panel adds ``bokeh-mathjax`` to a server page whenever one of the document's *roots* is a
+    Panel HTML model, and every template has one (its empty ``js_area``), so each page load paid
+    for downloading and compiling MathJax. The dashboard's text uses Unicode (λ, χ², Ω), never TeX:
+    the check is narrowed to HTML roots that contain a TeX delimiter. Returns False (and changes
+    nothing) if this Panel version has no such check.
+    """
+    from panel.io import resources
+
+    check = getattr(resources, "_panel_use_mathjax", None)
+    if check is None or getattr(check, "_ssb_narrowed", False):
+        return check is not None
+    from panel.models.markup import HTML as PanelHTML
+
+    def _html_root_with_tex(roots) -> bool:
+        return any(isinstance(r, PanelHTML) and any(d in (r.text or "") for d in ("$$", "\\(", "\\["))
+                   for r in roots)
+
+    _html_root_with_tex._ssb_narrowed = True
+    resources._panel_use_mathjax = _html_root_with_tex
+    return True
+
+
 def available_pages() -> list[tuple[str, str, str, str]]:
     """The pages whose module can be imported (all of them in a complete install)."""
     out = []

@@ -105,3 +105,17 @@ def test_whatif_mill_physics_and_model(ui_page, app_url):
     assert plot_data(page) != before
     screenshot(page, "synthesis_whatif")
     page.console.assert_clean()
+
+
+def test_page_does_not_load_mathjax(ui_page, app_url):
+    """The served page loads no MathJax bundle (1.8 MB of JavaScript): the dashboard's text uses no
+    TeX, and Panel would otherwise add it for the template's empty ``js_area``
+    (:func:`dashboard.shell.skip_unused_mathjax`)."""
+    page = ui_page
+    page.goto(app_url)
+    sid, ea, _ = _expected_readout(10, 80)
+    expect(page.locator(".ssb-readout").first).to_contain_text(f"{ea} ±")
+    wait_idle(page)
+    scripts = page.evaluate("() => performance.getEntriesByType('resource').map(e => e.name)")
+    assert any("bokeh" in s and ".js" in s for s in scripts), f"resource list not readable: {scripts}"
+    assert not [s for s in scripts if "mathjax" in s.lower()], "the page loaded MathJax"

@@ -343,10 +343,14 @@ def _underlay(plot, element):
 _ARRAY = ["array", "dictionary"]
 
 
+#: minimum width of every plot (px), as pane layout and as HoloViews option (the same value)
+_MIN_WIDTH = 300
+
+
 @lru_cache(maxsize=64)
 def _tmpl(name: str):
     """Empty, styled element ``name``: layers ``clone`` it with data, so options are processed once."""
-    o = theme.PLOT_OPTS
+    o = dict(theme.PLOT_OPTS, min_width=_MIN_WIDTH)  # the panes' min_width, see main_view
     bare = {k: v for k, v in o.items() if k != "tools"}  # annotations: no hover
     oi = theme.OKABE_ITO
     Zr, Zi, F = "Z' (Ω)", "-Z'' (Ω)", "f (Hz)"
@@ -382,7 +386,7 @@ def _tmpl(name: str):
         "drt_regions": lambda: hv.VSpans([], vdims=["color"]).opts(  # the τ axis spans the regions
             color="color", alpha=0.09, line_alpha=0, hooks=[_underlay]),
         "map_image": lambda: hv.Image(np.zeros((1, 1)), kdims=["log10 τ (s)", "cycle"], vdims=[g]).opts(
-            cmap=theme.SEQUENTIAL, colorbar=True, clabel=g, responsive=True, height=340, tools=["hover"],
+            cmap=theme.SEQUENTIAL, colorbar=True, clabel=g, responsive=True, height=340, min_width=_MIN_WIDTH, tools=["hover"],
             active_tools=["wheel_zoom"], fontscale=1.05, shared_axes=False),  # rows are an index: not linked
         "map_peaks": lambda: hv.Scatter([], "log10 τ (s)", "cycle").opts(
             color="white", line_color="black", size=4, alpha=0.8, marker="circle", responsive=True, height=340,
@@ -1062,9 +1066,9 @@ class DRTExplorer(pn.viewable.Viewer):
             dm = self._layer(*layers[0])
             for fn, key in layers[1:]:
                 dm = dm * self._layer(fn, key)
-            # the minimum width is a plot option too: HoloViews re-applies its own (None) at the first
-            # update otherwise, and the browser then re-lays out every figure (~0.1 s each)
-            return pn.pane.HoloViews(dm.opts(min_width=300), sizing_mode="stretch_width", min_width=300)
+            # the templates carry the same min_width (_MIN_WIDTH): HoloViews re-applies its own option at
+            # the first update, and a different value made the browser re-lay out every figure (~0.1 s each)
+            return pn.pane.HoloViews(dm, sizing_mode="stretch_width", min_width=_MIN_WIDTH)
 
         card = dict(sizing_mode="stretch_width", collapsible=False, margin=(6, 4))
         spectrum = pn.Column(

@@ -91,6 +91,26 @@ def browser_latency(page, url, key, section, params, moves, quiet_ms=400, timeou
     return ready, lat, names
 
 
+def calibration_ms(reps: int = 5) -> float:
+    """Median time (ms) of a fixed Python + numpy workload, measured before each row.
+
+    The benchmark's machine is a shared VM whose speed drifts by ~1.5x within an hour; the same
+    code then gives very different latencies. This number (the same work every run; lower is
+    faster) tells which rows and runs were measured at a similar speed.
+    """
+    out = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        d: dict = {}
+        for i in range(100_000):
+            d[i % 1000] = d.get(i % 1000, 0) + i
+        a = np.arange(10_000.0)
+        for _ in range(200):
+            a = np.sqrt(a * a + 1.0)
+        out.append((time.perf_counter() - t) * 1e3)
+    return float(np.median(out))
+
+
 def _page(key):
     import importlib
 
@@ -222,19 +242,20 @@ def main(argv=None) -> int:
                 if args.pages and key not in args.pages:
                     continue
                 label = f"{key} ({section})" if section else key
+                calib = calibration_ms()
                 page = browser.new_page(viewport={"width": 1500, "height": 1000})
                 page.set_default_timeout(120_000)
                 try:
                     ready, lat, names = browser_latency(page, url, key, section, params, moves)
                 except Exception as exc:  # a page that does not exist yet
-                    rows.append((label, f"failed: {exc}".splitlines()[0][:80], "", "", "", "", "", "", ""))
+                    rows.append((label, f"failed: {exc}".splitlines()[0][:80], "", "", "", "", "", "", "", ""))
                     page.close()
                     continue
                 page.close()
                 upd, comp = server_update(key, section, params, moves)
                 rows.append((label, ", ".join(names), f"{ready:.2f}", f"{_pct(lat, 50):.0f}", f"{_pct(lat, 95):.0f}",
                              f"{_pct(comp, 50):.1f}", f"{_pct(comp, 95):.1f}", f"{_pct(upd, 50):.0f}",
-                             f"{_pct(upd, 95):.0f}"))
+                             f"{_pct(upd, 95):.0f}", f"{calib:.0f}"))
                 print(" | ".join(rows[-1]), flush=True)
             browser.close()
     finally:
@@ -248,10 +269,12 @@ def main(argv=None) -> int:
           "building the plotted elements with their analysis calls, read-outs, parameter table); server update = the whole server side of a move (views, HoloViews plot updates, Bokeh "
           "document bookkeeping) with the page rendered into a document, as in a session. Targets: p95 <= 250 ms end to end, "
           "server compute p95 <= 30 ms, first page ready <= 3 s (each page in a new browser context, so no cached "
-          "scripts; after one unmeasured visit that starts Chromium's renderer).", "",
+          "scripts; after one unmeasured visit that starts Chromium's renderer). Calibration = median time of a "
+          "fixed Python + numpy workload just before the row (the same work in every run, lower is faster): this "
+          "shared VM's speed drifts by ~1.5x within an hour, so compare rows and runs measured at similar values.", "",
           "| page (section) | sliders moved | first ready (s) | p50 (ms) | p95 (ms) | server compute p50 (ms) | "
-          "server compute p95 (ms) | server update p50 (ms) | server update p95 (ms) |",
-          "|---|---|---|---|---|---|---|---|---|"]
+          "server compute p95 (ms) | server update p50 (ms) | server update p95 (ms) | calibration (ms) |",
+          "|---|---|---|---|---|---|---|---|---|---|"]
     md += ["| " + " | ".join(r) + " |" for r in rows]
     write_section("ui_latency", "\n".join(md))
     print("\n".join(md))

@@ -58,17 +58,17 @@ def render_once(budget_s: float = 60.0) -> list[str]:
 
     t0 = time.monotonic()
     done = []
-    for key, _title, _module, _cls in available_pages():
+    for key, _title, module, cls in available_pages():
         try:
-            page_cls = App(page=key).page_object(key)
+            page_cls = getattr(importlib.import_module(module), cls)
             sections = list(page_cls.param["section"].objects) if "section" in page_cls.param else [None]
         except Exception:  # pragma: no cover - never block the server start
             continue
         for section in sections:
             if time.monotonic() - t0 > budget_s:
                 return done
+            doc = Document()
             try:
-                doc = Document()
                 with set_curdoc(doc):
                     app = App(page=key)
                     if section is not None:

@@ -657,7 +657,14 @@ class DRTExplorer(pn.viewable.Viewer):
             return
         if names == {"lam_log10"}:
             if self.lam_auto:
-                self.lam_auto = False
+                # guarded: the "auto turned off" branch below must not move the slider the user
+                # just moved back to the automatic lambda (it did, and the browser's slider then
+                # showed a different value from the one used)
+                self._guard = True
+                try:
+                    self.lam_auto = False
+                finally:
+                    self._guard = False
             return
         if self.lam_auto or self.dataset is None:
             return

@@ -294,3 +294,21 @@ def test_first_move_does_not_resize_the_figures(section, param_name):
     sizing = [(type(e.model).__name__, e.attr) for e in events
               if getattr(e, "attr", None) in ("min_width", "width", "min_height", "height", "sizing_mode")]
     assert not sizing, f"first update changed figure sizing: {sizing}"
+
+
+def test_moving_the_lambda_slider_with_auto_on_keeps_the_moved_value():
+    """A hand move of the λ slider turns automatic λ off and uses the moved value; the slider must not
+    be sent back to the automatic λ on the way (the browser's slider then showed another value than
+    the one used)."""
+    from param import edit_constant
+
+    p = DRTExplorer(dataset=S2, section="drt")
+    assert p.lam_auto
+    w = p._lam_widget
+    seen = []
+    w.param.watch(lambda e: seen.append(e.new), "value")
+    moved = round(p.lam_log10 + 0.1, 1)
+    with edit_constant(w):  # what a released slider handle does
+        w.param.update(value=moved, value_throttled=moved)
+    assert not p.lam_auto and p.lam_log10 == moved and p.lam == float(f"{10 ** moved:.4g}")
+    assert seen == [moved], f"the slider was moved to {seen}"

@@ -285,7 +285,9 @@ def test_first_move_does_not_resize_the_figures(section, param_name):
     with set_curdoc(doc):
         doc.add_root(pn.Row(p.controls(), p.main_view()).get_root(doc))
     figs = [m for m in doc.models if type(m).__name__ == "figure"]
-    assert figs and all(f.min_width == 300 for f in figs)
+    from dashboard.pages.impedance import _MIN_WIDTH
+
+    assert figs and all(f.min_width == _MIN_WIDTH for f in figs)
     events = []
     doc.on_change(events.append)
     with set_curdoc(doc):

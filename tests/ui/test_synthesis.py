@@ -113,7 +113,7 @@ def test_page_does_not_load_mathjax(ui_page, app_url):
     (:func:`dashboard.shell.skip_unused_mathjax`)."""
     page = ui_page
     page.goto(app_url)
-    sid, ea, _ = _expected_readout(10, 80)
+    _, ea, _ = _expected_readout(10, 80)
     expect(page.locator(".ssb-readout").first).to_contain_text(f"{ea} ±")
     wait_idle(page)
     scripts = page.evaluate("() => performance.getEntriesByType('resource').map(e => e.name)")

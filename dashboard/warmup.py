@@ -54,7 +54,7 @@ def render_once(budget_s: float = 60.0) -> list[str]:
     from bokeh.document import Document
     from panel.io.state import set_curdoc
 
-    from dashboard.shell import App, available_pages
+    from dashboard.shell import App, available_pages, one_model_walk
 
     t0 = time.monotonic()
     done = []
@@ -73,7 +73,8 @@ def render_once(budget_s: float = 60.0) -> list[str]:
                     app = App(page=key)
                     if section is not None:
                         app.page_object(key).section = section
-                    app.template().server_doc(doc)
+                    with one_model_walk(doc):
+                        app.template().server_doc(doc)
                 done.append(key if section is None else f"{key}@{section}")
             except Exception:  # pragma: no cover - never block the server start
                 continue

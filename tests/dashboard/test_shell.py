@@ -1,0 +1,101 @@
+"""The served application shell: rendering a page into a session's document."""
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+
+import panel as pn
+import pytest
+from bokeh.core.json_encoder import serialize_json
+from bokeh.document import Document
+from bokeh.models import ImportedStyleSheet
+from panel.io.state import set_curdoc
+
+from dashboard.shell import App, one_model_walk
+from dashboard.warmup import _discard
+
+pn.extension("tabulator", notifications=True, throttled=True)
+
+
+def _render(page: str, section: str | None, walk_once: bool, count_walks: bool = False):
+    """Render ``page`` (``section``) in the served template into a new document, as a session does."""
+    doc = Document()
+    walks = []
+    if count_walks:
+        real = doc.models.recompute
+
+        def counted():
+            walks.append(len(doc.roots))
+            real()
+
+        doc.models.recompute = counted
+    with set_curdoc(doc):
+        app = App(page=page)
+        if section is not None:
+            app.page_object(page).section = section
+        tmpl = app.template()
+        if walk_once:
+            with one_model_walk(doc):
+                tmpl.server_doc(doc)
+        else:
+            tmpl.server_doc(doc)
+    return doc, walks
+
+
+def _canonical(doc):
+    """The document's JSON (parsed) with what differs between two renders of the same page made
+    equal: model ids (renamed in order of appearance, also inside strings such as ``__ref:p123``),
+    Panel's numbered component names (``Column07251``), Python object ids (``main-1401982298``) and
+    random hex ids."""
+    names: dict[str, str] = {}
+
+    def fix(x):
+        if isinstance(x, dict):
+            return {k: fix(v) for k, v in x.items()}
+        if isinstance(x, list):
+            return [fix(v) for v in x]
+        if isinstance(x, str):
+            x = re.sub(r"\bp\d+\b", lambda m: names.setdefault(m.group(0), f"m{len(names)}"), x)
+            x = re.sub(r"\b([A-Za-z]+)\d{5}\b", r"\1#", x)
+            x = re.sub(r"\b[0-9a-f]{32}\b", "#", x)  # uuid4().hex (e.g. Tabulator style ids)
+            return re.sub(r"\d{12,}", "#", x)
+        if isinstance(x, int) and not isinstance(x, bool) and x > 10**11:
+            return 0
+        return x
+
+    return fix(json.loads(serialize_json(doc.to_json())))
+
+
+@pytest.mark.parametrize("page,section", [("synthesis", "trends"), ("impedance", "spectrum"), ("pressure", None)])
+def test_one_model_walk_sends_the_same_page(page, section):
+    """Deferring Bokeh's model walk to the end of the render must not change what the browser gets:
+    same models (one stylesheet model per URL, as Panel's per-document cache gives), same JSON."""
+    plain, _ = _render(page, section, walk_once=False)
+    once, _ = _render(page, section, walk_once=True)
+    try:
+        assert Counter(type(m).__name__ for m in once.models) == Counter(type(m).__name__ for m in plain.models)
+        sheets = [m for m in once.models if isinstance(m, ImportedStyleSheet)]
+        assert len({s.url for s in sheets}) == len(sheets), "one stylesheet model per URL"
+        assert all(m.document is once for m in once.models)
+        assert _canonical(plain) == _canonical(once)
+    finally:
+        _discard(plain)
+        _discard(once)
+
+
+def test_one_model_walk_walks_the_page_once():
+    """Without the block Bokeh walks the growing page for every root added (the cost it removes)."""
+    plain, walks_plain = _render("synthesis", "trends", walk_once=False, count_walks=True)
+    once, walks_once = _render("synthesis", "trends", walk_once=True, count_walks=True)
+    try:
+        assert len(walks_plain) > 3
+        assert len(walks_once) == 1 and walks_once[0] == len(once.roots)
+    finally:
+        _discard(plain)
+        _discard(once)
+
+
+def test_one_model_walk_without_a_document_does_nothing():
+    with one_model_walk(None):
+        pass

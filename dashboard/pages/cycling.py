@@ -85,10 +85,30 @@ _MARKS = Style(hv.Scatter, color=theme.OKABE_ITO[3], marker="x", size=7)
 _WINDOWS = Style(hv.VSpans, color="grey", alpha=0.1, line_alpha=0)
 _DERIV_OVERLAY = hv.opts.Overlay(legend_position="top_left")
 #: tracked peaks against cycle: one Okabe-Ito colour per window (categorical: the first n colours)
-_PEAK_OPTS = dict(framewise=True, color="Peak window", cmap=theme.OKABE_ITO, show_legend=True, line_width=2,
-                  **theme.PLOT_OPTS)
-_PEAK_POSITION = Style(hv.Contours, legend_position="bottom_left", **_PEAK_OPTS)
-_PEAK_HEIGHT = Style(hv.Contours, legend_position="top_right", **_PEAK_OPTS)
+_PEAK_OPTS = dict(framewise=True, color="window", cmap=theme.OKABE_ITO, show_legend=True, line_width=2,
+                  **theme.PLOT_OPTS, hover_tooltips=[("peak window", "@{window}"), ("cycle", "$x{0}"), ("value", "$y")])
+
+
+def _window_legend(location: str):
+    """Plot hook of the tracked-peak plots: a legend entry per peak window, at ``location``.
+
+    HoloViews gives Segments plots an empty legend and no ``legend_position``; the entry is Bokeh's
+    ``legend_field`` on the ``window`` column, so the browser lists the windows present in the data
+    after every update without the hook doing anything more."""
+    def hook(plot, element):
+        from bokeh.models import LegendItem
+
+        renderer = plot.handles.get("glyph_renderer")
+        for legend in plot.state.legend:
+            if not legend.items and renderer is not None:
+                legend.items = [LegendItem(label={"field": "window"}, renderers=[renderer])]
+            if legend.location != location:
+                legend.location = location
+    return hook
+
+
+_PEAK_POSITION = Style(hv.Segments, hooks=[_window_legend("bottom_left")], **_PEAK_OPTS)
+_PEAK_HEIGHT = Style(hv.Segments, hooks=[_window_legend("top_right")], **_PEAK_OPTS)
 
 
 def _segments(xs: np.ndarray, ys: np.ndarray, cycles: np.ndarray, kx: hv.Dimension, ky: hv.Dimension,
@@ -676,10 +696,16 @@ class CyclingExplorer(pn.viewable.Viewer):
         so any change is one plot update of three glyphs."""
         return hv.Overlay([self._peak_windows(), *self._curves_and_marks()]).opts(_DERIV_OVERLAY)
 
-    def _peak_curves(self, var: str, ylabel: str, title: str, legend: str):
-        """One Contours element (a path per peak window, Okabe-Ito by window): a fixed plot structure,
-        so the DynamicMap keeps updating when the number of windows changes."""
-        paths, err = [], ""
+    def _peak_curves(self, var: str, ylabel: str, title: str) -> hv.Segments:
+        """Tracked ``var`` against cycle, one line per peak window (Okabe-Ito by window), drawn as ONE
+        Segments element (:func:`dashboard.theme.line_segments`; a gap where a cycle has no peak).
+
+        A fixed plot structure whatever the number of windows, and an update is one glyph's columns.
+        The lines were a Contours element (a path per window) before: HoloViews built a Dataset per
+        path several times per update, ~20 ms per plot and move, for 2-3 paths (measured).
+        Columns: ``cycle``/``c1`` (x, labelled Cycle), ``value``/``v1`` (y, labelled ``ylabel``),
+        ``window`` (the peak window, e.g. ``1.55–1.85 V``: colour and legend)."""
+        labels, rows, c, err = [], [], np.zeros(0), ""
         try:
             wins = self.effective_windows()
             tp = self._peaks()
@@ -687,25 +713,29 @@ class CyclingExplorer(pn.viewable.Viewer):
             ok = tp["is_peak"].transpose("cycle", "peak").values
             val = np.where(ok, tp[var].transpose("cycle", "peak").values, np.nan)
             for k, w in enumerate(wins[:val.shape[1]]):
-                paths.append({"Cycle": c, ylabel: val[:, k], "Peak window": f"{w[0]:g}–{w[1]:g} V"})
+                labels.append(f"{w[0]:g}–{w[1]:g} V")
+                rows.append(val[:, k])
         except (SSBError, ValueError) as exc:
             err = f": {exc}"
+        x0, y0, x1, y1, lab = theme.line_segments(c, np.array(rows).reshape(len(rows), c.size), labels)
         style = _PEAK_POSITION if var == "position" else _PEAK_HEIGHT
-        kx = _finite_range(np.concatenate([p["Cycle"] for p in paths]) if paths else [], "Cycle", 0.05)
-        ky = _finite_range(np.concatenate([p[ylabel] for p in paths]) if paths else [], ylabel, 0.05)
-        return hv.Contours(paths, [kx, ky], vdims=["Peak window"], id=style.titled(title + err))
+        kx = _finite_range(c, "cycle", 0.05)
+        ky = _finite_range(np.array(rows), "value", 0.05)
+        kx.label, ky.label = "Cycle", ylabel
+        data = {"cycle": x0, "value": y0, "c1": x1, "v1": y1, "window": lab}
+        kdims = [kx, ky, hv.Dimension("c1", range=kx.range), hv.Dimension("v1", range=ky.range)]
+        return hv.Segments(data, kdims, vdims=[hv.Dimension("window", label="Peak window")], id=style.titled(title + err),
+                           datatype=["dictionary"])
 
     @param.depends("dataset", "direction", "resolution_mV", "windows")
     def peak_position_plot(self):
         """Tracked peak position (V) against cycle, one Okabe-Ito colour per peak window."""
-        return self._peak_curves("position", "Peak position (V)",
-                                 f"{self.direction.capitalize()} peak position", "bottom_left")
+        return self._peak_curves("position", "Peak position (V)", f"{self.direction.capitalize()} peak position")
 
     @param.depends("dataset", "direction", "resolution_mV", "windows")
     def peak_height_plot(self):
         """Tracked peak height (mAh/V) against cycle, one Okabe-Ito colour per peak window."""
-        return self._peak_curves("height", "Peak height (mAh/V)",
-                                 f"{self.direction.capitalize()} peak height", "top_right")
+        return self._peak_curves("height", "Peak height (mAh/V)", f"{self.direction.capitalize()} peak height")
 
     def main_view(self):
         """Main area: read-outs above the sections (tabs): per-cycle summaries with rate capability;

@@ -187,16 +187,39 @@ def test_frames_reuse_styles_per_title(page):
 def test_peak_plots_follow_track_peaks(page):
     page.param.update(windows="1.55-1.85, 1.95-2.25", resolution_mV=5.0, direction="charge")
     tp = track_peaks(dqdv_cycles(data.load(HL), None, "charge", resolution_mV=5.0), list(WIN))
-    pos = page.peak_position_plot().data
-    hei = page.peak_height_plot().data
-    assert [np.unique(d["Peak window"])[0] for d in pos] == ["1.55–1.85 V", "1.95–2.25 V"]
-    ok = tp.is_peak.values[:, 1]
-    assert np.allclose(pos[1]["Peak position (V)"][ok], tp.position.values[ok, 1])
-    assert np.allclose(hei[0]["Peak height (mAh/V)"][tp.is_peak.values[:, 0]],
-                       tp.height.values[tp.is_peak.values[:, 0], 0])
+    labels = ["1.55–1.85 V", "1.95–2.25 V"]
+    for el, var in ((page.peak_position_plot(), "position"), (page.peak_height_plot(), "height")):
+        assert isinstance(el, hv.Segments)
+        win = el.dimension_values("window")
+        assert sorted(np.unique(win)) == labels
+        for k, label in enumerate(labels):
+            # one step per pair of consecutive cycles that both have a peak in the window, from
+            # track_peaks' value at the first cycle to its value at the next one
+            ok = tp.is_peak.values[:, k]
+            both = ok[:-1] & ok[1:]
+            m = win == label
+            assert np.array_equal(el.dimension_values("cycle")[m], tp.cycle.values[:-1][both])
+            assert np.allclose(el.dimension_values("value")[m], tp[var].values[:-1, k][both])
+            assert np.allclose(el.dimension_values("v1")[m], tp[var].values[1:, k][both])
     # three windows: still one element (the DynamicMap keeps a fixed structure)
     page.windows = "1.0-1.4, 1.55-1.85, 1.95-2.25"
-    assert len(page.peak_position_plot().data) == 3
+    el = page.peak_position_plot()
+    assert isinstance(el, hv.Segments) and len(np.unique(el.dimension_values("window"))) == 3
+
+
+def test_peak_plots_list_the_windows_in_their_legend(page):
+    """Segments plots have no legend of their own: the hook adds one entry per window (a Bokeh
+    ``legend_field`` on the window column) at the style's position."""
+    from bokeh.models import Legend
+
+    page.param.update(windows="1.55-1.85, 1.95-2.25", resolution_mV=5.0, direction="charge")
+    for el, where in ((page.peak_position_plot(), "bottom_left"), (page.peak_height_plot(), "top_right")):
+        fig = hv.render(el)
+        (legend,) = fig.select(Legend)
+        (item,) = legend.items
+        assert item.label.field == "window" and legend.location == where
+        source = item.renderers[0].data_source
+        assert sorted(set(source.data["window"])) == ["1.55–1.85 V", "1.95–2.25 V"]
 
 
 def test_auto_windows_bracket_the_main_peaks(page):

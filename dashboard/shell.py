@@ -124,7 +124,7 @@ class App(pn.viewable.Viewer):
         self._instances: dict[str, pn.viewable.Viewer] = {}
         self._nav = pn.widgets.RadioBoxGroup(
             options={title: key for key, (title, _, _) in self._entries.items()},
-            value=self.page, name="Page", inline=False, css_classes=["ssb-nav"],
+            value=self.page, label="Page", inline=False, css_classes=["ssb-nav"],
         )
         self._nav.link(self, value="page", bidirectional=True)
         self._main = pn.Column(sizing_mode="stretch_both")

@@ -139,6 +139,46 @@ def _push_throttled(x) -> None:
             model.set_from_json("value_throttled", list(v) if isinstance(v, tuple) else v)
 
 
+class ChoiceSlider(pn.widgets.DiscreteSlider):
+    """A DiscreteSlider drawn as ONE Bokeh slider: the title shows the chosen option's label.
+
+    Panel's DiscreteSlider draws a text box above an index slider and keeps the text in step with
+    a JavaScript link. Building that link searches the whole page for both models (measured ~25 ms
+    per slider when a session opens, more on large pages), and the browser sends every label
+    change back to the server as a message of its own. Here the index slider shows its own value
+    through a JavaScript tick formatter mapping the index to the option's label (the text box
+    stays hidden), so the label needs no link and no message. Options, values,
+    ``value_throttled`` and the inner ``_slider`` behave as in DiscreteSlider.
+    """
+
+    def _update_options(self, *events):
+        super()._update_options(*events)
+        from bokeh.models import CustomJSTickFormatter
+        from panel.links import Callback
+
+        links = Callback.registry.get(self._slider)
+        if links is not None and self._jslink in links:
+            links.remove(self._jslink)  # the text box it drives is not drawn
+        self._slider.param.update(
+            label=self.label, show_value=True,
+            format=CustomJSTickFormatter(args={"labels": self.value_labels()},
+                                         code="const s = labels[tick]; return s === undefined ? '' : s"))
+        self._update_style()
+
+    def value_labels(self) -> list[str]:
+        """The options as shown after the title: dict keys, strings as they are, numbers through
+        ``formatter`` (as DiscreteSlider labels them)."""
+        if isinstance(self.options, dict):
+            return [str(k) for k in self.options]
+        return [o if isinstance(o, str) else self.formatter % o for o in self.options]
+
+    def _update_style(self, *events):
+        super()._update_style(*events)
+        self._text.visible = False  # the slider's own title shows the label
+        if getattr(self, "_slider", None) is not None:
+            self._slider.margin = self.margin  # no text box above: the slider takes the whole margin
+
+
 def throttled(obj: param.Parameterized, pname: str, widget_cls=pn.widgets.DiscreteSlider, **kw):
     """Create ``widget_cls`` for ``obj.<pname>`` linked through ``value_throttled``.
 
@@ -150,7 +190,7 @@ def throttled(obj: param.Parameterized, pname: str, widget_cls=pn.widgets.Discre
         Parameter name.
     widget_cls : type
         A Panel slider class with ``value_throttled`` (DiscreteSlider, FloatSlider,
-        IntSlider, IntRangeSlider...).
+        IntSlider, IntRangeSlider...); a DiscreteSlider is made as a :class:`ChoiceSlider`.
     **kw
         Extra widget arguments (``label``, ``options``, ``start``/``end``/``step``...). A
         DiscreteSlider without ``options`` uses the parameter's ``objects`` and follows them when
@@ -160,10 +200,12 @@ def throttled(obj: param.Parameterized, pname: str, widget_cls=pn.widgets.Discre
     if "name" in kw:  # Panel >= 1.10 calls the visible title `label` (`name` is deprecated)
         kw.setdefault("label", kw.pop("name"))
     kw.setdefault("label", p.label)
-    follow_objects = widget_cls is pn.widgets.DiscreteSlider and "options" not in kw
+    follow_objects = issubclass(widget_cls, pn.widgets.DiscreteSlider) and "options" not in kw
     if follow_objects:
         kw["options"] = list(p.objects)
     kw.setdefault("css_classes", [f"ssb-w-{pname.replace('_', '-')}"])  # stable hook for browser tests
+    if widget_cls is pn.widgets.DiscreteSlider:
+        widget_cls = ChoiceSlider  # the same widget, without the label's JavaScript link
     value = getattr(obj, pname)
     w = widget_cls(value=tuple(value) if isinstance(value, (tuple, list)) else value, **kw)
     w.description = p.doc

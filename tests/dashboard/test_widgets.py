@@ -153,3 +153,33 @@ def test_line_segments_draw_each_row_and_leave_gaps():
     x0, _, x1, _, lab = line_segments([[0, 1], [10, 11]], [[1, 2], [3, 4]], [7, 9])
     assert np.array_equal(x0, [0, 10]) and np.array_equal(x1, [1, 11]) and np.array_equal(lab, [7, 9])
     assert all(len(c) == 0 for c in line_segments(np.zeros((0, 0)), np.zeros((0, 0)), []))
+
+
+def test_choice_slider_shows_its_label_without_a_javascript_link():
+    """A discrete slider is one Bokeh slider whose title shows the option's label through a JS tick
+    formatter: no JavaScript link to a text box (Panel's DiscreteSlider builds one, searching the
+    whole page when a session opens) and the text box is not drawn."""
+    from bokeh.document import Document
+    from bokeh.models import CustomJSTickFormatter, Div, Slider
+    from panel.links import Callback
+
+    from dashboard.widgets import ChoiceSlider
+
+    s = _State()
+    w = throttled(s, "x", label="Resolution (mV)")
+    assert isinstance(w, ChoiceSlider)
+    assert not Callback.registry.get(w._slider)
+    root = w.get_root(Document())
+    (slider,) = [m for m in root.select({"type": Slider})]
+    assert slider.title == "Resolution (mV)" and slider.show_value and slider.value == 1
+    assert isinstance(slider.format, CustomJSTickFormatter)
+    assert slider.format.args["labels"] == ["5", "10", "20"]
+    assert all(not d.visible for d in root.select({"type": Div}))
+    # new options: the labels follow, still no link
+    s.param.x.objects = [1.0, 2.5, 20.0]
+    s.x = 2.5
+    assert w._slider.format.args["labels"] == ["1", "2.5", "20"] and w._slider.value == 1
+    assert not Callback.registry.get(w._slider)
+    # dict options: the keys are the labels
+    d = ChoiceSlider(label="Point", options={"2.10 V ↑": 0, "2.30 V ↓": 1}, value=1)
+    assert d._slider.format.args["labels"] == ["2.10 V ↑", "2.30 V ↓"] and d._slider.value == 1

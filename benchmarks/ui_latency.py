@@ -35,7 +35,8 @@ PAGE_MOVES = [
     ("impedance", "tracks", ["point", "lam_log10", "cycle_range"]),
     ("cycling", "summary", ["cycle_range", "resolution_mV"]),
     ("cycling", "dqdv", ["cycle_range", "resolution_mV"]),
-    ("pressure", None, ["cycle"]),
+    ("pressure", "timeseries", ["cycle"]),
+    ("pressure", "cycles", ["cycle"]),
 ]
 
 INSTALL_JS = """

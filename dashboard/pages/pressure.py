@@ -23,8 +23,11 @@ from analysis.errors import SSBError
 from dashboard import data, theme
 from dashboard.live import live
 from dashboard.pages.cycling import REF_LABELS, Highlight, Style, summary
-from dashboard.widgets import throttled
+from dashboard.widgets import sections, throttled
 
+#: page sections (tabs): key -> title. Only the shown section is drawn (a session opens faster and a
+#: move updates the plots the user sees); the cycle slider acts on both.
+SECTIONS = {"timeseries": "Pressure & voltage vs time", "cycles": "Per cycle & correlation"}
 #: number of x bins of the min-max decimation (each bin contributes its min and its max)
 N_BINS = 1200
 METRICS = {
@@ -208,6 +211,10 @@ class PressureExplorer(pn.viewable.Viewer):
     reference = param.Selector(default="max", objects=list(REF_LABELS), label="Retention reference",
                                doc="Capacity retention relative to the maximum (optionally after formation) "
                                    "or the first discharge capacity.")
+    section = param.Selector(default="timeseries", objects=list(SECTIONS), label="Section",
+                             doc="Section (tab) shown: 'timeseries' (pressure and voltage against time) or 'cycles' "
+                                 "(breathing and growth per cycle, the cycle's pressure-voltage loop, correlation "
+                                 "with capacity retention).")
 
     def __init__(self, dataset: str | None = None, **params):
         super().__init__(**params)
@@ -221,7 +228,7 @@ class PressureExplorer(pn.viewable.Viewer):
     # ------------------------------------------------------------------ state
     def url_params(self) -> list[str]:
         """Parameters that go into a shared URL."""
-        return ["dataset", "cycle", "metric", "reference_state", "reference"]
+        return ["dataset", "cycle", "metric", "reference_state", "reference", "section"]
 
     @param.depends("dataset", watch=True)
     def _on_dataset(self):
@@ -454,7 +461,8 @@ class PressureExplorer(pn.viewable.Viewer):
         return self.correlation_points() * sel
 
     def main_view(self):
-        """Main area: read-outs, linked pressure/voltage time series, per-cycle plots, correlation."""
+        """Main area: read-outs above the sections (tabs): linked pressure/voltage time series; per-cycle
+        plots and the correlation."""
         if self.dataset is None:
             return pn.pane.Alert("No cell has a pressure log: add a pressure_log dataset whose 'cell' attribute "
                                  "names a cycling dataset.", alert_type="info")
@@ -474,14 +482,17 @@ class PressureExplorer(pn.viewable.Viewer):
                              "cycle, and how they relate to capacity fade. Zoom the time axis to see every "
                              "logged sample. Sample data are **synthetic** (study S2)."),
             live(self.readout),
-            self._hl_span.pane(ts, sizing_mode="stretch_width"),
-            pn.Row(marked(self.breathing_line, self._hl_breathing, legend_position="top_left"),
-                   marked(self.growth_lines, self._hl_growth, legend_position="bottom_right"),
-                   sizing_mode="stretch_width"),
-            # not linked: the loop is on its own (framewise) scale, the time series keep theirs
-            pn.Row(pn.pane.HoloViews(hv.DynamicMap(self.cycle_plot).opts(_CYCLE_OVERLAY), sizing_mode="stretch_width",
-                                     linked_axes=False),
-                   marked(self.correlation_points, self._hl_corr), sizing_mode="stretch_width"),
+            sections(self, "section", {
+                "timeseries": (SECTIONS["timeseries"], self._hl_span.pane(ts, sizing_mode="stretch_width")),
+                "cycles": (SECTIONS["cycles"], pn.Column(
+                    pn.Row(marked(self.breathing_line, self._hl_breathing, legend_position="top_left"),
+                           marked(self.growth_lines, self._hl_growth, legend_position="bottom_right"),
+                           sizing_mode="stretch_width"),
+                    # not linked: the loop is on its own (framewise) scale, the time series keep theirs
+                    pn.Row(pn.pane.HoloViews(hv.DynamicMap(self.cycle_plot).opts(_CYCLE_OVERLAY),
+                                             sizing_mode="stretch_width", linked_axes=False),
+                           marked(self.correlation_points, self._hl_corr), sizing_mode="stretch_width"),
+                    sizing_mode="stretch_width"))}),
             sizing_mode="stretch_width",
         )
 

@@ -421,13 +421,16 @@ def test_pressure_cycle_move_only_moves_the_highlights(ppage):
 
     for m in ("pressure_ts", "voltage_ts", "breathing_line", "growth_lines", "correlation_points"):
         assert "cycle" not in {d.name for d in ppage.param.method_dependencies(m)}, m
-    ppage.param.update(dataset=HL, cycle=10, metric="growth_pct", reference_state="end_of_discharge")
+    ppage.param.update(dataset=HL, cycle=10, metric="growth_pct", reference_state="end_of_discharge",
+                       section="timeseries")
     doc = Document()
     doc.add_root(ppage.main_view().get_root(doc))
     boxes = [m for m in doc.models if isinstance(m, BoxAnnotation) and m.fill_alpha == 0.25]
+    assert len(boxes) == 2
+    ppage.section = "cycles"  # the per-cycle section (tabs: drawn when shown)
     markers = [m for m in doc.models if any(str(t).startswith("ssb-highlight") for t in (m.tags or []))
                and hasattr(m, "data_source")]
-    assert len(boxes) == 2 and len(markers) == 3
+    assert len(markers) == 3
     ppage.cycle = 42
     t0, t1 = pr_mod.cycle_times(HL)[42]
     assert {(b.left, b.right) for b in boxes} == {(t0, t1)}

@@ -40,4 +40,6 @@ event("ssb.server", "server_process_ready", pid=os.getpid(),
       dask_scheduler=os.environ.get("SSB_DASK_SCHEDULER") or "local (lazy)")
 
 # Fill the analysis caches of every page's default view before the first session (best effort).
-import dashboard.warmup  # noqa: E402,F401
+from dashboard import warmup  # noqa: E402
+
+warmup.run()

@@ -1,4 +1,5 @@
-"""Server set-up script (``panel serve --setup dashboard/warmup.py``).
+"""Server set-up script (``panel serve --setup dashboard/warmup.py``; the group server's
+``dashboard/server_setup.py`` calls :func:`run`).
 
 Runs once per server process before it accepts sessions: builds every page once on its
 default dataset and evaluates its views, so the analysis caches (circuit fits, DRT maps,
@@ -111,6 +112,12 @@ def freeze_startup_heap() -> int:
     return gc.get_freeze_count()
 
 
-warm()
-render_once()
-freeze_startup_heap()
+def run() -> None:
+    """The whole warm-up: caches, one render of every section, then the heap frozen."""
+    warm()
+    render_once()
+    freeze_startup_heap()
+
+
+if __name__ != "dashboard.warmup":  # run as a setup script (panel serve --setup); importing it does nothing
+    run()

@@ -84,7 +84,7 @@ def _morph(holder: pn.Column, view) -> None:
         holder[:] = [_kept(p) for p in new]
 
 
-def live(method, **layout) -> pn.Column:
+def live(method, shown: tuple[str, object] | None = None, **layout) -> pn.Column:
     """Show ``method`` (a ``param.depends`` method returning a pane or a Column of panes) in place.
 
     Parameters
@@ -92,6 +92,12 @@ def live(method, **layout) -> pn.Column:
     method : bound method
         A method of a ``param.Parameterized`` page decorated with ``param.depends``; it returns a
         Markdown/HTML/Alert pane or a ``pn.Column`` of them.
+    shown : (str, value), optional
+        For a read-out inside one section (tab) of the page: the page parameter naming the shown
+        section and this section's value. While another section is shown a change only marks the
+        read-out out of date; it is brought up to date when its section is shown again. (A slider
+        of another section then costs nothing here: e.g. a milling-parameter move on the trends tab
+        no longer evaluates the what-if read-out, which follows the selection.)
     **layout
         Arguments of the holding ``pn.Column`` (default ``sizing_mode="stretch_width"``, no margin).
 
@@ -111,10 +117,21 @@ def live(method, **layout) -> pn.Column:
     holder = pn.Column(**layout)
     _morph(holder, _render(method))
     deps = [d for d in method._dinfo.get("dependencies", ()) if isinstance(d, str) and "." not in d]
+    stale = [False]
 
     def _refresh(*_events):
+        if shown is not None and getattr(owner, shown[0]) != shown[1]:
+            stale[0] = True  # hidden: brought up to date when its section is shown
+            return
+        stale[0] = False
         _morph(holder, _render(method))
 
     owner.param.watch(_refresh, deps)
+    if shown is not None:
+        def _on_show(event):
+            if event.new == shown[1] and stale[0]:
+                _refresh()
+
+        owner.param.watch(_on_show, [shown[0]])
     store[name] = holder
     return holder

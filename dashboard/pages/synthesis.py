@@ -378,14 +378,33 @@ class SynthesisExplorer(pn.viewable.Viewer):
         return hv.Overlay([_el(_TREND_ERR, s["x"], y, s["Ea_stderr"], kdims=[lab], vdims=[ylab, "err"],
                                             label=title), pts])
 
-    def _trend_marker(self, p: str, prop: str):
-        """The series through the selection (other parameters held) and the selected pellet (a diamond)."""
+    def _trend_proto(self, kind: str, p: str, prop: str):
+        """The styled template of the series line (``kind="line"``) or the selection diamond
+        (``"mark"``) of one trend plot, with its axes and title set (made once per page and plot,
+        so a move only puts the data in)."""
+        protos = self.__dict__.setdefault("_trend_protos", {})
+        proto = protos.get((kind, p, prop))
+        if proto is None:
+            lab, ylab, title = self._trend_labels(p, prop)
+            base = _TREND_LINE[prop] if kind == "line" else _TREND_MARK
+            proto = protos[(kind, p, prop)] = base.clone(kdims=[lab], vdims=[ylab], label=title)
+        return proto
+
+    def _trend_line(self, p: str, prop: str):
+        """The series along ``p`` with the other parameters held at the selection (a line)."""
         s = self._series(p)
-        lab, ylab, title = self._trend_labels(p, prop)
+        return _el(self._trend_proto("line", p, prop), s["x"], s["sigma"] if prop == "sigma" else s["Ea"])
+
+    def _trend_selection(self, p: str, prop: str):
+        """The selected pellet on the series along ``p`` (a diamond; empty when not measured)."""
+        s = self._series(p)
         i = np.flatnonzero(s["ids"] == self.sample) if self.sample is not None else np.zeros(0, int)
         y = s["sigma"] if prop == "sigma" else s["Ea"]
-        return hv.Overlay([_el(_TREND_LINE[prop], s["x"], y, kdims=[lab], vdims=[ylab], label=title),
-                           _el(_TREND_MARK, s["x"][i], y[i], kdims=[lab], vdims=[ylab], label=title)])
+        return _el(self._trend_proto("mark", p, prop), s["x"][i], y[i])
+
+    def _trend_marker(self, p: str, prop: str):
+        """The series through the selection (other parameters held) and the selected pellet (a diamond)."""
+        return hv.Overlay([self._trend_line(p, prop), self._trend_selection(p, prop)])
 
     def _trend(self, p: str, prop: str):
         """σ(25 °C) or Ea against parameter ``p``; the series through the selection and the selection marked."""
@@ -399,13 +418,33 @@ class SynthesisExplorer(pn.viewable.Viewer):
             return hv.Div("<p>No series through the current selection.</p>")
         return hv.Layout(plots).cols(2).opts(shared_axes=False)
 
+    def _memo(self, key: tuple, build):
+        """``build()`` kept per page under the primitive ``key`` (the last few dozen): a layer whose
+        inputs did not change is the same element object, which HoloViews does not re-send."""
+        memo = self.__dict__.setdefault("_layer_memo", {})
+        el = memo.get(key)
+        if el is None:
+            if len(memo) >= 64:
+                memo.clear()
+            el = memo[key] = build()
+        return el
+
+    def _trend_frame(self, p: str, prop: str) -> hv.Overlay:
+        """One frame of a live trend plot: the pellets (kept while dataset, state and analysis are
+        unchanged), the series line (kept while the *other* milling parameters are: a BMR move does
+        not rebuild the line along BMR) and the selected pellet (rebuilt on every selection change).
+        One DynamicMap per plot; three overlaid DynamicMaps cost more in HoloViews' overlay
+        bookkeeping than the elements they save."""
+        analysis = tuple(getattr(self, q) for q in ("dataset", *ANALYSIS))
+        data_ = self._memo(("data", p, prop, self.state, *analysis), lambda: self._trend_data(p, prop))
+        held = tuple(getattr(self, q) for q in (*DESCRIPTORS, "state") if q != p)
+        line = self._memo(("line", p, prop, *held, *analysis), lambda: self._trend_line(p, prop))
+        return hv.Overlay([*data_, line, self._trend_selection(p, prop)])
+
     def _trend_dmap(self, p: str, prop: str) -> hv.DynamicMap:
-        """Live trend plot: the pellets (redrawn only when dataset, state or analysis change) under a
-        small layer that follows the selection."""
-        static = hv.streams.Params(self, ["dataset", "state", *ANALYSIS])
-        marker = hv.streams.Params(self, [*SELECTION, *ANALYSIS])
-        return (hv.DynamicMap(lambda p=p, prop=prop, **_: self._trend_data(p, prop), streams=[static])
-                * hv.DynamicMap(lambda p=p, prop=prop, **_: self._trend_marker(p, prop), streams=[marker]))
+        """Live trend plot (see :meth:`_trend_frame`)."""
+        return hv.DynamicMap(lambda p=p, prop=prop, **_: self._trend_frame(p, prop),
+                             streams=[hv.streams.Params(self, [*SELECTION, *ANALYSIS])])
 
     @param.depends("dataset")
     def trends_section(self):
@@ -496,7 +535,7 @@ class SynthesisExplorer(pn.viewable.Viewer):
         bode = pn.Row(_pane(hv.DynamicMap(self.bode_modulus)), _pane(hv.DynamicMap(self.bode_phase)),
                       sizing_mode="stretch_width")
         whatif = pn.Column(
-            live(self.whatif_readout),
+            live(self.whatif_readout, shown=("section", "whatif")),
             pn.Row(_pane(hv.DynamicMap(self.model_map) * hv.DynamicMap(self.whatif_marker)),
                    _pane(hv.DynamicMap(self.model_uncertainty) * hv.DynamicMap(self.whatif_marker)),
                    sizing_mode="stretch_width"),

@@ -128,3 +128,31 @@ def test_live_readout_in_a_template_keeps_its_stylesheets():
     assert "stylesheets" not in changed, "a text update re-sent the read-out's stylesheets"
     assert list(model.stylesheets) == before
     assert "x = <strong>6</strong>" in model.text.replace("&lt;", "<").replace("&gt;", ">")
+
+
+class _Sections(param.Parameterized):
+    x = param.Integer(default=1, bounds=(0, 10), doc="x")
+    section = param.Selector(default="a", objects=["a", "b"], doc="shown section")
+    calls = 0
+
+    @param.depends("x")
+    def readout(self):
+        type(self).calls += 1
+        return pn.pane.Markdown(f"x = **{self.x}**")
+
+
+def test_live_readout_of_a_hidden_section_waits_until_it_is_shown():
+    p = _Sections()
+    holder = live(p.readout, shown=("section", "b"))
+    assert holder[0].object == "x = **1**"  # drawn once at creation (the tab may be opened first)
+    _Sections.calls = 0
+    p.x = 2
+    p.x = 3
+    assert _Sections.calls == 0, "a read-out in a hidden section must not be recomputed on every move"
+    p.section = "b"
+    assert _Sections.calls == 1 and holder[0].object == "x = **3**"
+    p.x = 4  # shown: follows at once
+    assert _Sections.calls == 2 and holder[0].object == "x = **4**"
+    p.section = "a"
+    p.section = "b"  # nothing changed while hidden: no recomputation
+    assert _Sections.calls == 2

@@ -110,6 +110,44 @@ def test_moves_update_plots_without_new_models():
     assert page.sample is None  # FRB 20 %, BMR 80:1 was not measured: the plots show empty data
 
 
+def test_trends_move_rebuilds_only_what_changed_and_whatif_waits_for_its_tab(s1_arr, monkeypatch):
+    """On the trends tab a BMR move: the pellets and the series along BMR stay the same element
+    objects (HoloViews does not re-send them), the series along FRB and the selection follow; the
+    what-if read-out (its sliders follow the selection) is not evaluated until its tab is opened,
+    and then shows the moved selection."""
+    from panel.io.state import set_curdoc
+
+    from dashboard.widgets import batched
+
+    _, arr = s1_arr
+    page = SynthesisExplorer()
+    page.section = "trends"
+    doc = _served(page)
+    frame = {(p, prop): page._trend_frame(p, prop) for p in ("bmr", "frb_pct") for prop in ("sigma", "ea")}
+    from dashboard import live
+
+    calls = []
+    render = live._render
+    monkeypatch.setattr(live, "_render", lambda m: (m.__name__ == "whatif_readout" and calls.append(1)) or render(m))
+    with set_curdoc(doc), batched():
+        page.bmr = 40.0
+    assert calls == [], "the hidden what-if read-out was recomputed on a milling-parameter move"
+    after = {k: page._trend_frame(*k) for k in frame}
+    for prop in ("sigma", "ea"):
+        old, new = frame[("bmr", prop)].values(), after[("bmr", prop)].values()
+        assert all(a is b for a, b in zip(old[:-1], new[:-1])), "pellets or the line along BMR rebuilt"
+        assert new[-1] is not old[-1]
+        assert after[("frb_pct", prop)].values()[-2] is not frame[("frb_pct", prop)].values()[-2]
+    sid = page.sample
+    mark = after[("bmr", "sigma")].values()[-1]
+    assert mark.dimension_values(1).tolist() == pytest.approx([float(arr.sel(sample=sid).sigma_25C) * 1e3])
+    holder = page._live_holders["whatif_readout"]
+    with set_curdoc(doc), batched():
+        page.section = "whatif"
+    assert len(calls) == 1
+    assert "BMR 40:1" in holder[0].object
+
+
 def test_views_keep_their_structure_for_unmeasured_pellets():
     """A DynamicMap must return the same kind of object every frame (measured or not)."""
     page = SynthesisExplorer()

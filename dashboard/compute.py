@@ -8,7 +8,7 @@ import numpy as np
 from dashboard import data
 
 
-@lru_cache(maxsize=16)
+@data.cached(maxsize=16)
 def pellet_results(name: str, circuit: str, form: str):
     """(conductivity table, Arrhenius table) of pellet dataset ``name``."""
     from analysis.pellets import arrhenius_table, conductivity_table
@@ -17,7 +17,7 @@ def pellet_results(name: str, circuit: str, form: str):
     return cond, arrhenius_table(cond, form=form)
 
 
-@lru_cache(maxsize=512)
+@data.cached(maxsize=512)
 def spectrum_fit(name: str, sample: str, temperature_K: float, circuit: str):
     """Live fit of one pellet spectrum: (freq, Z, FitResult)."""
     from analysis.eis import fit_circuit
@@ -38,7 +38,7 @@ def finite(x) -> float:
     return v if np.isfinite(v) else float("nan")
 
 
-@lru_cache(maxsize=32)
+@data.cached(maxsize=32)
 def property_model(name: str, circuit: str, form: str, prop: str, state: str):
     """Gaussian-process model of ``prop`` over FRB and BMR for the pellets in ``state``."""
     from analysis.pellets import property_model as _pm
@@ -47,7 +47,7 @@ def property_model(name: str, circuit: str, form: str, prop: str, state: str):
     return _pm(data.load(name), arr, prop, state=state)
 
 
-@lru_cache(maxsize=32)
+@data.cached(maxsize=32)
 def model_map(name: str, circuit: str, form: str, prop: str, state: str, n: int = 60):
     """The model's prediction over an FRB x BMR grid (xarray Dataset with value/lower/upper)."""
     model = property_model(name, circuit, form, prop, state)
@@ -83,7 +83,7 @@ def _frozen(**arrays) -> dict:
     return out
 
 
-@lru_cache(maxsize=256)
+@data.cached(maxsize=256)
 def pellet_sample(name: str, criteria: tuple) -> str | None:
     """Id of the pellet whose coordinates equal ``criteria`` ((name, value) pairs), or None."""
     from analysis.pellets import select_sample
@@ -91,7 +91,7 @@ def pellet_sample(name: str, criteria: tuple) -> str | None:
     return select_sample(data.load(name), **dict(criteria))
 
 
-@lru_cache(maxsize=512)
+@data.cached(maxsize=512)
 def spectrum_view(name: str, sample: str, temperature_K: float, circuit: str) -> dict:
     """Plot-ready arrays of one spectrum and its live fit (Nyquist, high-frequency zoom, Bode).
 
@@ -109,7 +109,7 @@ def spectrum_view(name: str, sample: str, temperature_K: float, circuit: str) ->
                    keep=keep, r=r, chi2=float(fit.chi2), success=bool(fit.success), message=str(fit.message))
 
 
-@lru_cache(maxsize=512)
+@data.cached(maxsize=512)
 def pellet_numbers(name: str, circuit: str, form: str, sample: str, temperature_K: float) -> dict:
     """Conductivity (S/cm), resistance (ohm) at ``temperature_K`` and Arrhenius numbers of one pellet."""
     cond, arr = pellet_results(name, circuit, form)
@@ -120,7 +120,7 @@ def pellet_numbers(name: str, circuit: str, form: str, sample: str, temperature_
             for k in keys}
 
 
-@lru_cache(maxsize=256)
+@data.cached(maxsize=256)
 def arrhenius_view(name: str, circuit: str, form: str, sample: str) -> dict:
     """Arrhenius plot arrays of one pellet: measured ``x`` (1000/T, 1/K), ``y`` (log10 of sigma*T or
     sigma), the fitted line ``xl``, ``yl`` and ``Ea`` (eV)."""
@@ -136,7 +136,7 @@ def arrhenius_view(name: str, circuit: str, form: str, sample: str) -> dict:
     return _frozen(x=1000 / T, y=y, xl=1000 / Tl, yl=yl, Ea=float(a["Ea"]))
 
 
-@lru_cache(maxsize=512)
+@data.cached(maxsize=512)
 def trend_series(name: str, circuit: str, form: str, axis: str, held: tuple) -> dict:
     """Pellets along coordinate ``axis`` with the ``held`` ((name, value) pairs) coordinates fixed.
 
@@ -157,7 +157,7 @@ def trend_series(name: str, circuit: str, form: str, axis: str, held: tuple) -> 
                    ids=np.asarray(ds["sample"].values[mask][order]).astype(str))
 
 
-@lru_cache(maxsize=1024)
+@data.cached(maxsize=1024)
 def model_estimate(name: str, circuit: str, form: str, prop: str, state: str, frb_pct: float, bmr: float):
     """(mean, lower, upper) of the structure-property model's 2-sigma band at (FRB, BMR)."""
     m = property_model(name, circuit, form, prop, state)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 import weakref
-from functools import lru_cache
 
 import holoviews as hv
 import numpy as np
@@ -139,8 +138,7 @@ def _finite_range(values: np.ndarray, name: str, pad: float) -> hv.Dimension:
 
 
 # ---------------------------------------------------------------------------------- cached calls
-@lru_cache(maxsize=16)
-@lru_cache(maxsize=32)
+@data.cached(maxsize=32)
 def summary(name: str, reference: str):
     """:func:`analysis.cycling.summarize` of dataset ``name`` (retention vs ``reference``).
 
@@ -155,7 +153,7 @@ def summary(name: str, reference: str):
     return summarize(data.load(name), reference=reference)
 
 
-@lru_cache(maxsize=16)
+@data.cached(maxsize=16)
 def rate(name: str):
     """:func:`analysis.cycling.rate_blocks` of dataset ``name``."""
     from analysis.cycling import rate_blocks
@@ -163,7 +161,7 @@ def rate(name: str):
     return rate_blocks(summary(name, "max"))
 
 
-@lru_cache(maxsize=24)
+@data.cached(maxsize=24)
 def dqdv_all(name: str, direction: str, resolution_mV: float):
     """dQ/dV (mAh/V) of every ``direction`` half-cycle of ``name``: DataArray (cycle, voltage)."""
     from analysis.dqdv import dqdv_cycles
@@ -171,7 +169,7 @@ def dqdv_all(name: str, direction: str, resolution_mV: float):
     return dqdv_cycles(data.load(name), None, direction, resolution_mV=resolution_mV)
 
 
-@lru_cache(maxsize=24)
+@data.cached(maxsize=24)
 def dvdq_all(name: str, direction: str, resolution_mV: float):
     """dV/dQ (V/mAh) of every ``direction`` half-cycle, with a 2-D ``capacity`` coordinate (mAh)."""
     from analysis.dqdv import dvdq_cycles
@@ -179,7 +177,7 @@ def dvdq_all(name: str, direction: str, resolution_mV: float):
     return dvdq_cycles(data.load(name), None, direction, resolution_mV=resolution_mV)
 
 
-@lru_cache(maxsize=64)
+@data.cached(maxsize=64)
 def peaks(name: str, direction: str, resolution_mV: float, windows: tuple[tuple[float, float], ...]):
     """:func:`analysis.dqdv.track_peaks` over the whole test (windows follow the drifting peaks)."""
     from analysis.dqdv import track_peaks
@@ -188,7 +186,7 @@ def peaks(name: str, direction: str, resolution_mV: float, windows: tuple[tuple[
                        resolution_mV=resolution_mV)
 
 
-@lru_cache(maxsize=24)
+@data.cached(maxsize=24)
 def auto_windows(name: str, direction: str, resolution_mV: float) -> tuple[tuple[float, float], ...]:
     """Starting windows (V) around the main peaks of the first half-cycle.
 

@@ -8,8 +8,9 @@ automatic lambda, a 2-D DRT map over the selected cycles or over the points of t
 (:func:`analysis.drt.drt_many`, one batch call), and peak positions and region resistances
 (:func:`analysis.drt.find_peaks`, :func:`analysis.drt.integrate_regions`) tracked along the map.
 
-All heavy results are cached in module-level ``functools.lru_cache`` functions keyed on
-primitives (dataset name, cycle/point numbers, tuples, rounded floats); the DRT matrices
+All heavy results are cached in module-level functions (:func:`dashboard.data.cached`: an LRU
+cache whose key also holds the dataset's revision) keyed on primitives (dataset name,
+cycle/point numbers, tuples, rounded floats); the DRT matrices
 themselves are cached inside :mod:`analysis.drt` per frequency grid, so a lambda move only
 re-solves the small non-negative QP.
 
@@ -141,7 +142,7 @@ def lam_key(auto: bool, lam_log10: float):
 
 
 # --------------------------------------------------------------------------- cached science
-@lru_cache(maxsize=1024)
+@data.cached(maxsize=1024)
 def spectrum(name: str, cycle: int, point: int):
     """(freq Hz, complex Z ohm) of one spectrum of dataset ``name`` (read-only arrays)."""
     s = data.load(name).sel(cycle=cycle, point=point)
@@ -154,7 +155,7 @@ def spectrum(name: str, cycle: int, point: int):
     return f, z
 
 
-@lru_cache(maxsize=512)
+@data.cached(maxsize=512)
 def circuit_fit(name: str, cycle: int, point: int, circuit: str):
     """:func:`analysis.eis.fit_circuit` of one spectrum (modulus weighting, automatic guess)."""
     from analysis.eis import fit_circuit
@@ -163,7 +164,7 @@ def circuit_fit(name: str, cycle: int, point: int, circuit: str):
     return fit_circuit(f, z, circuit)
 
 
-@lru_cache(maxsize=512)
+@data.cached(maxsize=512)
 def kk_check(name: str, cycle: int, point: int):
     """:func:`analysis.eis.kramers_kronig` of one spectrum."""
     from analysis.eis import kramers_kronig
@@ -172,7 +173,7 @@ def kk_check(name: str, cycle: int, point: int):
     return kramers_kronig(f, z)
 
 
-@lru_cache(maxsize=1024)
+@data.cached(maxsize=1024)
 def drt(name: str, cycle: int, point: int, lam, lam_method: str, inductance: bool):
     """:func:`analysis.drt.compute_drt` of one spectrum (``lam`` a float or ``"auto"``)."""
     from analysis.drt import compute_drt
@@ -181,7 +182,7 @@ def drt(name: str, cycle: int, point: int, lam, lam_method: str, inductance: boo
     return compute_drt(f, z, lam=lam, lam_method=lam_method, inductance=inductance, kk=False)
 
 
-@lru_cache(maxsize=1024)
+@data.cached(maxsize=1024)
 def drt_peaks(name: str, cycle: int, point: int, lam, lam_method: str, inductance: bool, deconvolve: bool):
     """Peaks (:func:`analysis.drt.find_peaks`) of the cached single-spectrum DRT."""
     from analysis.drt import find_peaks
@@ -189,7 +190,7 @@ def drt_peaks(name: str, cycle: int, point: int, lam, lam_method: str, inductanc
     return find_peaks(drt(name, cycle, point, lam, lam_method, inductance), deconvolve=deconvolve)
 
 
-@lru_cache(maxsize=64)
+@data.cached(maxsize=64)
 def _full_map(name: str, axis: str, key: int, lam, lam_method: str, inductance: bool):
     """One batch :func:`analysis.drt.drt_many` call over a whole row set.
 
@@ -204,7 +205,7 @@ def _full_map(name: str, axis: str, key: int, lam, lam_method: str, inductance: 
     return drt_many(sub[["z_real", "z_imag"]], lam=lam, lam_method=lam_method, inductance=inductance)
 
 
-@lru_cache(maxsize=256)
+@data.cached(maxsize=256)
 def drt_map(name: str, axis: str, cycles: tuple, point: int, cycle: int, lam, lam_method: str,
             inductance: bool):
     """2-D DRT: the spectra of ``cycles`` at ``point`` (dims cycle, tau) for ``axis="cycle"``,
@@ -214,7 +215,7 @@ def drt_map(name: str, axis: str, cycles: tuple, point: int, cycle: int, lam, la
     return _full_map(name, "point", int(cycle), lam, lam_method, inductance)
 
 
-@lru_cache(maxsize=64)
+@data.cached(maxsize=64)
 def _full_tracks(name: str, axis: str, key: int, lam, lam_method: str, inductance: bool, regions: tuple,
                  deconvolve: bool):
     """Peaks (with the row's coordinate in column ``label``) and region resistances of a full map."""
@@ -228,7 +229,7 @@ def _full_tracks(name: str, axis: str, key: int, lam, lam_method: str, inductanc
     return peaks, regs
 
 
-@lru_cache(maxsize=256)
+@data.cached(maxsize=256)
 def drt_tracks(name: str, axis: str, cycles: tuple, point: int, cycle: int, lam, lam_method: str,
                inductance: bool, regions: tuple, deconvolve: bool):
     """(peaks DataFrame with column ``row``, region resistances Dataset) along the map's rows.
@@ -250,7 +251,7 @@ def drt_tracks(name: str, axis: str, cycles: tuple, point: int, cycle: int, lam,
     return peaks, regs
 
 
-@lru_cache(maxsize=256)
+@data.cached(maxsize=256)
 def _map_arrays(name: str, axis: str, cycles: tuple, point: int, cycle: int, lam, lam_method: str,
                 inductance: bool, regions: tuple, deconvolve: bool):
     """(log10 tau, gamma rows x tau, peak log10 tau, peak row) of the 2-D map, as read-only arrays."""
@@ -263,7 +264,7 @@ def _map_arrays(name: str, axis: str, cycles: tuple, point: int, cycle: int, lam
     return out
 
 
-@lru_cache(maxsize=256)
+@data.cached(maxsize=256)
 def _region_series(name: str, axis: str, cycles: tuple, point: int, cycle: int, lam, lam_method: str,
                    inductance: bool, regions: tuple, deconvolve: bool) -> dict:
     """``{"R∞": ..., region name: ...}`` resistances (ohm) along the map's rows."""
@@ -272,7 +273,7 @@ def _region_series(name: str, axis: str, cycles: tuple, point: int, cycle: int, 
     return {"R∞": np.asarray(m["R_inf"].values, float), **{n: np.asarray(regs[n].values, float) for n in regs.data_vars}}
 
 
-@lru_cache(maxsize=512)
+@data.cached(maxsize=512)
 def _fit_impedance(name: str, cycle: int, point: int, circuit: str):
     """(Z ohm, f Hz) of the circuit fit on 200 log-spaced frequencies over the measured range (NaN if it failed)."""
     from analysis.eis import Circuit
@@ -286,13 +287,13 @@ def _fit_impedance(name: str, cycle: int, point: int, circuit: str):
     return zf, fd
 
 
-@lru_cache(maxsize=64)
+@data.cached(maxsize=64)
 def _cycle_values(name: str) -> tuple:
     """Measured cycle numbers of dataset ``name``."""
     return tuple(int(c) for c in data.load(name)["cycle"].values)
 
 
-@lru_cache(maxsize=1024)
+@data.cached(maxsize=1024)
 def _point_label(name: str, point: int, cycle: int) -> str:
     ds = data.load(name)
     s = ds.sel(point=point)
@@ -302,7 +303,7 @@ def _point_label(name: str, point: int, cycle: int) -> str:
     return f"{v:.2f} V {_arrow(d)} {_dir_text(d)}, SOC {soc:.0f} %"
 
 
-@lru_cache(maxsize=1024)
+@data.cached(maxsize=1024)
 def _point_median_label(name: str, point: int) -> str:
     """'#2: 1.50 V ↑ SOC 40 %' of a point (median voltage and SOC over the cycles)."""
     s = data.load(name).sel(point=point)
@@ -320,7 +321,7 @@ def _cycle_rows(cycles: tuple):
     return "cycle", [(i, str(c)) for i, c in enumerate(rows) if i % step == 0], rows
 
 
-@lru_cache(maxsize=256)
+@data.cached(maxsize=256)
 def _point_rows(name: str, cycle: int):
     """(y label, voltage ticks, rows) of a map over the points of ``cycle``."""
     ds = data.load(name)

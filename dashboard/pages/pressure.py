@@ -56,8 +56,14 @@ _MARK_OPTS = (hv.opts.Scatter(color=theme.OKABE_ITO[1], size=12, marker="diamond
 
 
 # ---------------------------------------------------------------------------------- cached calls
-@lru_cache(maxsize=1)
 def _pairs() -> tuple[tuple[str, str], ...]:
+    """(cell, pressure log) pairs of the session's datasets."""
+    return _pairs_of(data.store_dir(), data.generation())
+
+
+@lru_cache(maxsize=8)
+def _pairs_of(store: str | None, generation: int) -> tuple[tuple[str, str], ...]:
+    """(cell, log) pairs of the sample data and ``store`` (``generation``: see :func:`data.generation`)."""
     out = []
     for log in data.names("pressure_log"):
         try:
@@ -83,7 +89,7 @@ def log_of(cell: str) -> str:
     raise KeyError(f"no pressure log names {cell!r} in its 'cell' attribute")
 
 
-@lru_cache(maxsize=8)
+@data.cached(maxsize=8)
 def aligned(cell: str):
     """:func:`analysis.pressure.align` of ``cell`` with its pressure log."""
     from analysis.pressure import align
@@ -91,7 +97,7 @@ def aligned(cell: str):
     return align(data.load(cell), data.load(log_of(cell)))
 
 
-@lru_cache(maxsize=16)
+@data.cached(maxsize=16)
 def pressure_summary(cell: str, reference_state: str):
     """:func:`analysis.pressure.per_cycle` of the aligned record."""
     from analysis.pressure import per_cycle
@@ -99,7 +105,7 @@ def pressure_summary(cell: str, reference_state: str):
     return per_cycle(aligned(cell), reference_state=reference_state)
 
 
-@lru_cache(maxsize=64)
+@data.cached(maxsize=64)
 def correlation(cell: str, reference_state: str, metric: str, reference: str):
     """:func:`analysis.pressure.correlate` of ``metric`` with the capacity retention."""
     from analysis.pressure import correlate
@@ -107,7 +113,7 @@ def correlation(cell: str, reference_state: str, metric: str, reference: str):
     return correlate(pressure_summary(cell, reference_state), summary(cell, reference), x=metric, y="retention")
 
 
-@lru_cache(maxsize=8)
+@data.cached(maxsize=8)
 def series(cell: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Time series in hours: ``voltage`` (cell clock) and ``pressure`` (logger, shifted onto it)."""
     ds = data.load(cell)
@@ -124,7 +130,7 @@ def series(cell: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     return out
 
 
-@lru_cache(maxsize=8)
+@data.cached(maxsize=8)
 def detected(cell: str):
     """The aligned record with detected cycles (:func:`analysis.cycling.detect_half_cycles`)."""
     from analysis.cycling import detect_half_cycles
@@ -132,7 +138,7 @@ def detected(cell: str):
     return detect_half_cycles(aligned(cell))
 
 
-@lru_cache(maxsize=8)
+@data.cached(maxsize=8)
 def cycle_times(cell: str) -> dict[int, tuple[float, float]]:
     """Start and end (h) of every detected cycle."""
     d = detected(cell)
@@ -151,7 +157,7 @@ def cycle_times(cell: str) -> dict[int, tuple[float, float]]:
     return out
 
 
-@lru_cache(maxsize=64)
+@data.cached(maxsize=64)
 def cycle_records(cell: str, cycle: int) -> dict[str, np.ndarray]:
     """Voltage (V), aligned pressure (MPa) and direction (+1 charge, -1 discharge) of one cycle."""
     d = detected(cell)
@@ -178,7 +184,7 @@ def minmax_decimate(t: np.ndarray, y: np.ndarray, n_bins: int = N_BINS) -> tuple
     return t[idx], y[idx]
 
 
-@lru_cache(maxsize=256)
+@data.cached(maxsize=256)
 def visible(cell: str, key: str, x0: float | None, x1: float | None, n_bins: int = N_BINS):
     """Decimated (t, y) of series ``key`` inside [x0, x1] h (None: everything), with one point of margin."""
     t, y = series(cell)[key]

@@ -279,3 +279,40 @@ def test_chunked_drop_zone_refuses_while_the_bytes_arrive(store_dir, monkeypatch
     assert "junk.mpr: unknown content" in page._results.objects[-1].object
     assert store.open(store_dir).list() == []
     assert not [p for p in (store_dir / ".uploads").rglob("*") if p.is_file()]  # no part files left
+
+
+def test_an_edited_active_mass_reaches_the_cycling_page(imported):
+    """The cycling page's cached results are keyed on the dataset name: after a metadata edit
+    they must be recomputed (specific capacity = mAh / active mass), not served from the cache."""
+    from dashboard.pages.cycling import CyclingExplorer, summary
+
+    page, _, (eis_id, ndax_id) = imported
+    name = f"store:{ndax_id}"
+    page.param.update(active_mass_mg=10.0)
+    assert page.save_metadata()
+    first = summary(name, "max")
+    np.testing.assert_allclose(first["discharge_capacity_specific"], first["discharge_capacity"] / 0.010, rtol=1e-6)
+    CyclingExplorer(dataset=name)  # shown once with 10 mg
+    page.param.update(active_mass_mg=20.0)
+    assert page.save_metadata()
+    again = summary(name, "max")
+    np.testing.assert_allclose(again["discharge_capacity_specific"], again["discharge_capacity"] / 0.020, rtol=1e-6)
+
+
+def test_a_metadata_edit_by_another_server_process_is_seen(imported, store_dir, monkeypatch):
+    """With several server processes only the one that saved the edit clears its caches; the others
+    see the new revision in the catalog once theirs is older than ``REVISION_TTL_S``."""
+    from dashboard.pages.cycling import summary
+
+    _, _, (eis_id, ndax_id) = imported
+    name = f"store:{ndax_id}"
+    before = summary(name, "max")
+    rev = data.revision(name)
+    store.open(store_dir).update_metadata(ndax_id, active_mass_mg=5.0)  # elsewhere: no data.clear() here
+    assert data.revision(name) == rev, "within the TTL the revision is not re-read"
+    monkeypatch.setattr(data, "REVISION_TTL_S", 0.0)
+    assert data.revision(name) != rev and "active_mass_mg" in data.revision(name)
+    after = summary(name, "max")
+    assert after is not before
+    np.testing.assert_allclose(after["discharge_capacity_specific"], after["discharge_capacity"] / 0.005, rtol=1e-6)
+    assert data.revision("s2_lts_rate") == ""  # sample data never change

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import gc
 import importlib
+import os
 import time
 
 
@@ -112,10 +113,25 @@ def freeze_startup_heap() -> int:
     return gc.get_freeze_count()
 
 
+def skip_document_validation() -> bool:
+    """Stop Bokeh from validating every new session's document (``BOKEH_VALIDATE_DOC``), unless
+    that variable is set. The check walks every model of the page (~70 ms per session on the
+    synthesis trends page, about 5 % of building it) and only logs warnings; the pages are the
+    same in every session, so the test suite validates each section once instead
+    (``tests/dashboard/test_shell.py``). Returns True when validation is off."""
+    from bokeh.settings import settings
+
+    if "BOKEH_VALIDATE_DOC" not in os.environ:
+        settings.perform_document_validation.set_value(False)
+    return not settings.perform_document_validation()
+
+
 def run() -> None:
-    """The whole warm-up: caches, one render of every section, then the heap frozen."""
+    """The whole warm-up: caches, one render of every section, then the heap frozen; sessions'
+    documents are not re-validated (:func:`skip_document_validation`)."""
     warm()
     render_once()
+    skip_document_validation()
     freeze_startup_heap()
 
 

@@ -1,6 +1,8 @@
 """Synthesis explorer (studies S1, S3, S5): milling parameters -> pellet conductivity."""
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import holoviews as hv
 import numpy as np
 import panel as pn
@@ -66,6 +68,27 @@ _WHATIF = _proto(hv.Points, ["FRB (%)", "BMR (x:1)"], group="Whatif", label="wha
 
 #: model-map grid (n x n cells): the browser redraws every cell whenever the what-if marker moves
 _MAP_N = 40
+
+
+#: plot layers kept by primitive key, shared by every page and session (see :func:`_frames`)
+_FRAMES: OrderedDict = OrderedDict()
+_FRAMES_MAX = 256
+
+
+def _frames(key: tuple, build):
+    """``build()`` kept under the primitive ``key`` (least recently used dropped beyond
+    ``_FRAMES_MAX``). HoloViews elements are not modified by plotting, so one object can be shown
+    by several sessions; a layer whose inputs did not change is then the same object, which
+    HoloViews does not re-send, and a new session does not rebuild it (HoloViews builds an element
+    in ~1-4 ms, mostly parameter set-up)."""
+    el = _FRAMES.get(key)
+    if el is None:
+        el = _FRAMES[key] = build()
+        while len(_FRAMES) > _FRAMES_MAX:
+            _FRAMES.popitem(last=False)
+    else:
+        _FRAMES.move_to_end(key)
+    return el
 
 
 def _el(proto, *columns, **kw):
@@ -380,15 +403,14 @@ class SynthesisExplorer(pn.viewable.Viewer):
 
     def _trend_proto(self, kind: str, p: str, prop: str):
         """The styled template of the series line (``kind="line"``) or the selection diamond
-        (``"mark"``) of one trend plot, with its axes and title set (made once per page and plot,
+        (``"mark"``) of one trend plot, with its axes and title set (made once per process and plot,
         so a move only puts the data in)."""
-        protos = self.__dict__.setdefault("_trend_protos", {})
-        proto = protos.get((kind, p, prop))
-        if proto is None:
+        def build():
             lab, ylab, title = self._trend_labels(p, prop)
             base = _TREND_LINE[prop] if kind == "line" else _TREND_MARK
-            proto = protos[(kind, p, prop)] = base.clone(kdims=[lab], vdims=[ylab], label=title)
-        return proto
+            return base.clone(kdims=[lab], vdims=[ylab], label=title)
+
+        return _frames(("proto", kind, p, prop), build)
 
     def _trend_line(self, p: str, prop: str):
         """The series along ``p`` with the other parameters held at the selection (a line)."""
@@ -418,27 +440,18 @@ class SynthesisExplorer(pn.viewable.Viewer):
             return hv.Div("<p>No series through the current selection.</p>")
         return hv.Layout(plots).cols(2).opts(shared_axes=False)
 
-    def _memo(self, key: tuple, build):
-        """``build()`` kept per page under the primitive ``key`` (the last few dozen): a layer whose
-        inputs did not change is the same element object, which HoloViews does not re-send."""
-        memo = self.__dict__.setdefault("_layer_memo", {})
-        el = memo.get(key)
-        if el is None:
-            if len(memo) >= 64:
-                memo.clear()
-            el = memo[key] = build()
-        return el
-
     def _trend_frame(self, p: str, prop: str) -> hv.Overlay:
         """One frame of a live trend plot: the pellets (kept while dataset, state and analysis are
         unchanged), the series line (kept while the *other* milling parameters are: a BMR move does
         not rebuild the line along BMR) and the selected pellet (rebuilt on every selection change).
+        The kept layers are shared by all sessions (:func:`_frames`): a new session showing the
+        trends builds only the selection.
         One DynamicMap per plot; three overlaid DynamicMaps cost more in HoloViews' overlay
         bookkeeping than the elements they save."""
-        analysis = tuple(getattr(self, q) for q in ("dataset", *ANALYSIS))
-        data_ = self._memo(("data", p, prop, self.state, *analysis), lambda: self._trend_data(p, prop))
+        analysis = (data.revision(self.dataset), *(getattr(self, q) for q in ("dataset", *ANALYSIS)))
+        data_ = _frames(("data", p, prop, self.state, *analysis), lambda: self._trend_data(p, prop))
         held = tuple(getattr(self, q) for q in (*DESCRIPTORS, "state") if q != p)
-        line = self._memo(("line", p, prop, *held, *analysis), lambda: self._trend_line(p, prop))
+        line = _frames(("line", p, prop, *held, *analysis), lambda: self._trend_line(p, prop))
         return hv.Overlay([*data_, line, self._trend_selection(p, prop)])
 
     def _trend_dmap(self, p: str, prop: str) -> hv.DynamicMap:

@@ -116,3 +116,47 @@ def test_server_warm_up_renders_every_section_and_importing_it_does_nothing():
         want += [key if s is None else f"{key}@{s}" for s in secs]
     assert "pressure@cycles" in want and "data" in want
     assert render_once() == want
+
+
+def _sections():
+    import importlib
+
+    out = []
+    for key, _t, module, cls in available_pages():
+        page_cls = getattr(importlib.import_module(module), cls)
+        out += [(key, s) for s in (list(page_cls.param["section"].objects) if "section" in page_cls.param else [None])]
+    return out
+
+
+@pytest.mark.parametrize("page,section", _sections())
+def test_every_section_passes_bokeh_validation(page, section):
+    """The served app skips Bokeh's per-session document validation (every session builds the same
+    page): it is done here once per section instead. Errors fail; of the warnings only empty layouts
+    (placeholders of the data page that fill on upload) are expected."""
+    from bokeh.core.validation.check import check_integrity
+
+    doc, _ = _render(page, section, walk_once=True)
+    try:
+        refs = set()
+        for root in doc.roots:
+            refs |= root.references()
+        issues = check_integrity(refs)
+        assert issues.error == []
+        assert {w.name for w in issues.warning} <= {"EMPTY_LAYOUT"}
+    finally:
+        _discard(doc)
+
+
+def test_warm_up_turns_per_session_validation_off_unless_asked(monkeypatch):
+    from bokeh.settings import settings
+
+    from dashboard.warmup import skip_document_validation
+
+    try:
+        monkeypatch.delenv("BOKEH_VALIDATE_DOC", raising=False)
+        assert skip_document_validation() is True and settings.perform_document_validation() is False
+        settings.perform_document_validation.unset_value()
+        monkeypatch.setenv("BOKEH_VALIDATE_DOC", "true")
+        assert skip_document_validation() is False and settings.perform_document_validation() is True
+    finally:
+        settings.perform_document_validation.unset_value()

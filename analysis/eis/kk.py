@@ -276,7 +276,8 @@ def kramers_kronig(freq, Z, c: float = 0.85, max_M: int | None = None, *, thresh
     worst = float(max(np.max(np.abs(rr)), np.max(np.abs(ri))))
     passed = worst <= threshold
     crit = f"mu = {mu:.3f}, c = {c}" if by_mu else (
-        f"the smallest M that fits within the threshold; mu = {mu:.3f} <= c = {c} there, from under-fitting")
+        f"the smallest M that fits within the threshold, mu = {mu:.3f} there: the mu rule (c = {c}) "
+        "stopped at an under-fit")
     if capacitance:
         crit += ", with series capacitance"
     msg = (f"{'pass' if passed else 'FAIL'}: max |residual| {100 * worst:.2f} % "

@@ -107,3 +107,25 @@ def test_drift_fails_whatever_the_number_of_rc_elements():
     assert best > 0.015
     r = kramers_kronig(F, Z)
     assert not r.passed and r.max_residual > 0.015
+
+
+#: pyimpspec 5 (``perform_kramers_kronig_test`` with its defaults: its own choice of the number of RC
+#: elements and of the extended time-constant range; run in benchmarks/.venvs/pyimpspec) on the same
+#: points: largest absolute relative residual (%). Both spectra sit at the 1 % level.
+PYIMPSPEC_MAX_RESIDUAL = {"eis/hybriddrt_PEIS_LPSCl_IonBlocking_-25C.mpt": 1.01,
+                          "eis/hybriddrt_EISGALV_EISTest3.DTA": 1.16}
+
+
+@pytest.mark.parametrize("rel, theirs", PYIMPSPEC_MAX_RESIDUAL.items())
+def test_real_spectra_give_the_residual_level_pyimpspec_gives(ref_file, rel, theirs):
+    """Real files: an ion-blocking LPSCl cell and a galvanostatic battery spectrum. The mu rule alone
+    stopped at an under-fit (1.31 % at M = 23; 44 % at M = 1 for the galvanostatic file)."""
+    from analysis.io import read
+
+    ds = read(ref_file(rel), kind="eis")
+    f = np.asarray(ds["frequency"].values, float).ravel()
+    z = np.asarray(ds["z_real"].values, float).ravel() + 1j * np.asarray(ds["z_imag"].values, float).ravel()
+    ok = np.isfinite(f) & np.isfinite(z) & (f > 0)
+    r = kramers_kronig(f[ok], z[ok])
+    assert abs(100 * r.max_residual - theirs) < 0.3, r.message
+    assert r.M > 10

@@ -343,8 +343,9 @@ class DataPage(pn.viewable.Viewer):
         """The selected dataset (xarray.Dataset; store metadata applied)."""
         return _dataset(self._store_dir or "", self.dataset, self._meta_key())
 
-    def _refresh_catalog(self) -> None:
-        """Re-read the store catalog (after an import or an edit); update table and choices."""
+    def _refresh_catalog(self, select: str | None = None) -> None:
+        """Re-read the store catalog (after an import or an edit); update table and choices, and
+        select ``select`` (a dataset name) if given."""
         names = list(sample_catalog()["name"])
         self._entries = []
         if self._store_dir:
@@ -358,7 +359,9 @@ class DataPage(pn.viewable.Viewer):
         objs = list(labels.values())
         current = self.dataset
         self.param.dataset.objects = labels
-        if current not in objs:
+        if select in objs:
+            self.dataset = select
+        elif current not in objs:
             self.dataset = objs[0] if objs else None
         if self._store_dir:
             df = pd.DataFrame([{
@@ -458,11 +461,16 @@ class DataPage(pn.viewable.Viewer):
                       f"{_sizes_text(e.sizes)}, reader {e.reader}{again}")
 
     def _imported(self, last_id: str) -> None:
-        """Show the store with the new dataset selected."""
+        """Show the store with the new dataset selected: choices, selection and table change in one
+        batch. (Refreshing the table first and selecting afterwards sent the browser the new rows
+        with the old row index selected; the table's echo of that selection could then select the
+        previous dataset again, seen when two files were uploaded together.)"""
+        from dashboard.widgets import batched
+
         data.clear()
         _store_dataset.cache_clear()
-        self._refresh_catalog()
-        self.dataset = f"{STORE_PREFIX}{last_id}"
+        with batched():
+            self._refresh_catalog(select=f"{STORE_PREFIX}{last_id}")
 
     def import_files(self, files: list[tuple[str, bytes]]) -> list[tuple[bool, str]]:
         """Import uploaded files ``[(name, bytes), ...]``; show and return ``[(ok, sentence), ...]``."""

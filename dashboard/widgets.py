@@ -163,7 +163,8 @@ class ChoiceSlider(pn.widgets.DiscreteSlider):
             label=self.label, show_value=True,
             format=CustomJSTickFormatter(args={"labels": self.value_labels()},
                                          code="const s = labels[tick]; return s === undefined ? '' : s"))
-        self._update_style()
+        # (no _update_style here: DiscreteSlider._update_options already called it, and this override,
+        # for the new inner slider)
 
     def value_labels(self) -> list[str]:
         """The options as shown after the title: dict keys, strings as they are, numbers through

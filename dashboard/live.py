@@ -44,6 +44,11 @@ class LiveAlert(_KeepStylesheets, pn.pane.Alert):
     """Alert kept by :func:`live` (updates do not re-send its stylesheets)."""
 
 
+class LiveDataFrame(_KeepStylesheets, pn.pane.DataFrame):
+    """HTML table of a DataFrame whose updates do not re-send its stylesheets (e.g. the impedance
+    page's circuit-parameter table, updated at every cycle/point move)."""
+
+
 _LIVE = {pn.pane.Markdown: LiveMarkdown, pn.pane.HTML: LiveHTML, pn.pane.Alert: LiveAlert}
 
 

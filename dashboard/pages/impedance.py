@@ -39,7 +39,7 @@ import param
 
 from analysis.errors import SSBError
 from dashboard import data, theme
-from dashboard.live import live
+from dashboard.live import LiveDataFrame, live
 from dashboard.widgets import sections, set_value, throttled
 
 if "Curve" not in dir(hv.opts):  # no hv.extension yet (plain Python, tests)
@@ -351,7 +351,9 @@ _MIN_WIDTH = 300
 @lru_cache(maxsize=64)
 def _tmpl(name: str):
     """Empty, styled element ``name``: layers ``clone`` it with data, so options are processed once."""
-    o = dict(theme.PLOT_OPTS, min_width=_MIN_WIDTH)  # the panes' min_width, see main_view
+    # framewise: the axes follow each new spectrum, DRT, map or track (without it they kept the first
+    # frame's ranges and clipped e.g. a later cycle's larger arc); the panes' min_width, see main_view
+    o = dict(theme.PLOT_OPTS, min_width=_MIN_WIDTH, framewise=True)
     bare = {k: v for k, v in o.items() if k != "tools"}  # annotations: no hover
     oi = theme.OKABE_ITO
     Zr, Zi, F = "Z' (Ω)", "-Z'' (Ω)", "f (Hz)"
@@ -388,10 +390,10 @@ def _tmpl(name: str):
             color="color", alpha=0.09, line_alpha=0, hooks=[_underlay]),
         "map_image": lambda: hv.Image(np.zeros((1, 1)), kdims=["log10 τ (s)", "cycle"], vdims=[g]).opts(
             cmap=theme.SEQUENTIAL, colorbar=True, clabel=g, responsive=True, height=340, min_width=_MIN_WIDTH, tools=["hover"],
-            active_tools=["wheel_zoom"], fontscale=1.05, shared_axes=False),  # rows are an index: not linked
+            active_tools=["wheel_zoom"], fontscale=1.05, shared_axes=False, framewise=True),  # rows are an index: not linked
         "map_peaks": lambda: hv.Scatter([], "log10 τ (s)", "cycle").opts(
             color="white", line_color="black", size=4, alpha=0.8, marker="circle", responsive=True, height=340,
-            shared_axes=False),
+            shared_axes=False, framewise=True),
         "map_regions": lambda: hv.VLines([]).opts(color="white", line_dash="dashed", line_width=1, alpha=0.8, apply_ranges=False,
                                                      shared_axes=False),
         "map_marker": lambda: hv.HLine(np.nan).opts(color=oi[3], line_width=2, line_dash="dotted"),
@@ -477,11 +479,13 @@ class DRTExplorer(pn.viewable.Viewer):
         if dataset is None or self.dataset == dataset:
             self._on_dataset()
         self._widgets = self._make_widgets()
-        self._table = pn.widgets.Tabulator(
-            pd.DataFrame(columns=list(TABLE_COLUMNS)),
-            show_index=False, disabled=True, sizing_mode="stretch_width", height=300, layout="fit_data_stretch",
-            css_classes=["ssb-param-table"],
-            formatters={"value": {"type": "plaintext"}, "± 1σ": {"type": "plaintext"}},
+        # a plain HTML table (a dozen rows): the browser sets it in ~1 ms, where a Tabulator rebuilt
+        # its grid in ~19 ms of every cycle/point move (measured in Chromium's profiler); it keeps its
+        # stylesheets (dashboard.live): re-sent at the first update, they made the browser re-lay out
+        # the whole page (~0.15 s)
+        self._table = LiveDataFrame(
+            pd.DataFrame(columns=list(TABLE_COLUMNS)), index=False, na_rep="–", float_format="{:.2f}".format,
+            sizing_mode="stretch_width", css_classes=["ssb-param-table"], margin=(4, 10),
         )
         self._sync()
         self._update_table()
@@ -831,8 +835,8 @@ class DRTExplorer(pn.viewable.Viewer):
         if getattr(self, "_table", None) is None or self.section != "spectrum":
             return
         new = self.param_table()
-        if not new.equals(self._table.value):  # same numbers (e.g. back to a cached spectrum): no update
-            self._table.value = new
+        if not new.equals(self._table.object):  # same numbers (e.g. back to a cached spectrum): no update
+            self._table.object = new
 
     def param_table(self) -> pd.DataFrame:
         """Fitted parameters of the shown spectrum: value, standard error, relative error, unit."""

@@ -62,8 +62,10 @@ _TREND_LINE = {prop: _proto(hv.Curve, "x", "y", group="Series", color=_OI[i], li
                for i, prop in enumerate(("sigma", "ea"))}
 _TREND_MARK = _proto(hv.Scatter, "x", "y", group="Selection", color=_OI[3], size=14, marker="diamond",
                      show_legend=False, **_FW)
+# framewise: a what-if point outside the measured grid widens the axes (blank = no map there) instead of
+# falling off the plot
 _WHATIF = _proto(hv.Points, ["FRB (%)", "BMR (x:1)"], group="Whatif", label="what-if", color=_OI[3], marker="x",
-                 size=16, line_width=3)
+                 size=16, line_width=3, **_FW)
 
 
 #: model-map grid (n x n cells): the browser redraws every cell whenever the what-if marker moves

@@ -75,7 +75,7 @@ def test_fit_readout_and_table_equal_fit_circuit(page):
     mx = float(np.max(np.abs(np.r_[kk.residuals_real, kk.residuals_imag])))
     assert f"max |residual| = {100 * mx:.2f} %" in txt
     assert ("passed" if kk.passed else "failed") in txt
-    tab = page._table.value
+    tab = page._table.object
     assert list(tab["parameter"]) == list(fit.params)
     for _, row in tab.iterrows():
         assert float(row["value"]) == pytest.approx(fit.params[row["parameter"]], rel=1e-3)
@@ -172,7 +172,7 @@ def test_errors_are_shown_not_raised():
     p.circuit = "R0-p(R1"
     out = p.fit_readout()
     assert isinstance(out, pn.Column) and isinstance(out[1], pn.pane.Alert)
-    assert len(p._table.value) == 0
+    assert len(p._table.object) == 0
     p.regions = "not a region"
     for m in ("nyquist", "bode_modulus", "bode_phase", "drt_plot", "drt_map_plot", "peak_track", "region_track"):
         hv.render(getattr(p, m)())
@@ -185,7 +185,7 @@ def test_dataset_switch_and_render():
     assert p._range_widget.start == 1 and p._range_widget.end == 100
     f, z = spectrum("s3_nmc811_insitu_eis", 1, 0)
     fit = fit_circuit(f, z, p.circuit)
-    assert list(p._table.value["parameter"]) == list(fit.params)
+    assert list(p._table.object["parameter"]) == list(fit.params)
     root = pn.panel(p).get_root()
     assert root is not None
 
@@ -265,12 +265,12 @@ def test_parameter_table_filled_when_its_section_opens():
     """The table is only updated while the spectrum section is shown; opening it brings it up to date."""
     p = DRTExplorer(dataset=S2, section="drt")
     p.point = p.param.point.objects[3]
-    assert len(p._table.value) == 0  # built while hidden: not filled
+    assert len(p._table.object) == 0  # built while hidden: not filled
     p.section = "spectrum"
-    assert list(p._table.value["parameter"]) == list(p.param_table()["parameter"]) and len(p._table.value) > 0
-    before = p._table.value.copy()
+    assert list(p._table.object["parameter"]) == list(p.param_table()["parameter"]) and len(p._table.object) > 0
+    before = p._table.object.copy()
     p.point = p.param.point.objects[4]
-    assert not p._table.value.equals(before)
+    assert not p._table.object.equals(before)
 
 
 @pytest.mark.parametrize("section, param_name", [("spectrum", "cycle"), ("drt", "point"), ("tracks", "point")])

@@ -33,8 +33,28 @@ def current_theme() -> str:
     return "default"
 
 
+#: px kept left of every plot frame for the y tick labels and the axis label: with axes that follow
+#: the data, tick labels change width ("80" -> "120"); a frame sized to them then moved at every
+#: slider move (the browser re-laid out the figure, ~80 ms after each update, measured in Chromium)
+Y_AXIS_SPACE = 72
+
+
+def keep_y_axis_space(plot, element) -> None:
+    """HoloViews hook: at least :data:`Y_AXIS_SPACE` px left of the plot frame.
+
+    A hook rather than an option: HoloViews re-applies its own ``border`` (10 px on every side) to
+    ``min_border_left`` whenever a frame's plot options change, and hooks run after that, so the
+    value the browser sees never changes (one Bokeh property, set once)."""
+    fig = plot.state
+    if getattr(fig, "min_border_left", Y_AXIS_SPACE) != Y_AXIS_SPACE:
+        fig.min_border_left = Y_AXIS_SPACE
+
+
 PLOT_OPTS = dict(responsive=True, height=340, tools=["hover"], active_tools=["wheel_zoom"],
-                 fontscale=1.05, show_grid=True)
+                 fontscale=1.05, show_grid=True, hooks=[keep_y_axis_space])
+# Overlays too (process-wide, like the canvas setting above): an overlay applies its plot options after
+# its layers' hooks ran, so only its own hook has the last word
+hv.Store.options(backend="bokeh").Overlay = hv.Options("plot", hooks=[keep_y_axis_space])
 
 
 def line_segments(x, ys, labels) -> tuple:

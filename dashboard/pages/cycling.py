@@ -63,16 +63,17 @@ class Style:
         self.id = self._template.id
         self._titled: dict = {}
 
-    def titled(self, title: str) -> int:
-        """Options id of this style with the plot title ``title``: processed once per distinct title
-        (the 64 most recently used kept), where ``.opts(title=...)`` on each frame would process
-        options per move."""
-        el = self._titled.pop(title, None)
+    def titled(self, title: str, **opts) -> int:
+        """Options id of this style with the plot title ``title`` (and further options ``opts``, e.g.
+        an axis label): processed once per distinct value (the 64 most recently used kept), where
+        ``.opts(title=...)`` on each frame would process options per move."""
+        key = (title, tuple(sorted(opts.items())))
+        el = self._titled.pop(key, None)
         if el is None:
             if len(self._titled) >= 64:
                 self._titled.pop(next(iter(self._titled)))  # least recently used
-            el = self._template.opts(clone=True, title=title)
-        self._titled[title] = el  # (re)inserted last: most recently used
+            el = self._template.opts(clone=True, title=title, **opts)
+        self._titled[key] = el  # (re)inserted last: most recently used
         return el.id
 
 
@@ -85,7 +86,8 @@ _WINDOWS = Style(hv.VSpans, color="grey", alpha=0.1, line_alpha=0)
 _DERIV_OVERLAY = hv.opts.Overlay(legend_position="top_left")
 #: tracked peaks against cycle: one Okabe-Ito colour per window (categorical: the first n colours)
 _PEAK_OPTS = dict(framewise=True, color="window", cmap=theme.OKABE_ITO, show_legend=True, line_width=2,
-                  **theme.PLOT_OPTS, hover_tooltips=[("peak window", "@{window}"), ("cycle", "$x{0}"), ("value", "$y")])
+                  **{k: v for k, v in theme.PLOT_OPTS.items() if k != "hooks"},  # hooks: see the styles below
+                  hover_tooltips=[("peak window", "@{window}"), ("cycle", "$x{0}"), ("value", "$y")])
 
 
 def _window_legend(location: str):
@@ -106,8 +108,8 @@ def _window_legend(location: str):
     return hook
 
 
-_PEAK_POSITION = Style(hv.Segments, hooks=[_window_legend("bottom_left")], **_PEAK_OPTS)
-_PEAK_HEIGHT = Style(hv.Segments, hooks=[_window_legend("top_right")], **_PEAK_OPTS)
+_PEAK_POSITION = Style(hv.Segments, hooks=[theme.keep_y_axis_space, _window_legend("bottom_left")], **_PEAK_OPTS)
+_PEAK_HEIGHT = Style(hv.Segments, hooks=[theme.keep_y_axis_space, _window_legend("top_right")], **_PEAK_OPTS)
 
 
 def _segments(xs: np.ndarray, ys: np.ndarray, cycles: np.ndarray, kx: hv.Dimension, ky: hv.Dimension,
@@ -121,7 +123,9 @@ def _segments(xs: np.ndarray, ys: np.ndarray, cycles: np.ndarray, kx: hv.Dimensi
     clim = (float(cycles.min()), float(max(cycles.max(), cycles.min() + 1))) if cycles.size else (0.0, 1.0)
     data = {kx.name: x0, ky.name: y0, "x1": x1, "y1": y1, "Cycle": cyc}
     kdims = [kx, ky, hv.Dimension("x1", range=kx.range), hv.Dimension("y1", range=ky.range)]
-    return hv.Segments(data, kdims, vdims=[hv.Dimension("Cycle", range=clim)], id=_CURVES.titled(title),
+    # the y label is set: HoloViews labels a Segments plot's x axis only
+    return hv.Segments(data, kdims, vdims=[hv.Dimension("Cycle", range=clim)],
+                       id=_CURVES.titled(title, xlabel=kx.label, ylabel=ky.label),
                        datatype=["dictionary"])  # the columns as they are (no pandas frame built per move)
 
 
@@ -745,7 +749,7 @@ class CyclingExplorer(pn.viewable.Viewer):
             # the summary data (a DynamicMap: zoom survives) carry the cycle-range shading as a
             # Highlight: a range move only moves the shading, the data are not re-rendered
             shade = self._range_shade
-            opts = {"hooks": [shade.hook], **({"legend_position": legend} if legend else {})}
+            opts = {"hooks": [theme.keep_y_axis_space, shade.hook], **({"legend_position": legend} if legend else {})}
             return shade.pane(hv.DynamicMap(m).opts(hv.opts.Overlay(**opts)), sizing_mode="stretch_width")
 
         return pn.Column(

@@ -965,7 +965,7 @@ class DRTExplorer(pn.viewable.Viewer):
         dx = (lt[-1] - lt[0]) / max(lt.size - 1, 1)
         bounds = (lt[0] - dx / 2, -0.5, lt[-1] + dx / 2, G.shape[0] - 0.5)
         kd = ["log10 τ (s)", ylab]
-        img = self._styled("map_image", yticks=yticks, title=self._map_title(rows), hooks=[self._hooks["map"]]).clone(
+        img = self._styled("map_image", yticks=yticks, title=self._map_title(rows), hooks=[theme.keep_y_axis_space, self._hooks["map"]]).clone(
             G[::-1], bounds=bounds, kdims=kd)
         return hv.Overlay([img, _tmpl("map_peaks").clone((px, py), kdims=kd[:1], vdims=kd[1:])])
 
@@ -1034,7 +1034,7 @@ class DRTExplorer(pn.viewable.Viewer):
         rr = np.asarray(peaks["row"], int) if len(peaks) else np.zeros(0, int)
         px = x[rr] if rr.size else np.zeros(0)
         xo = {"xticks": ticks, "xrotation": 45} if ticks else {}
-        return self._styled("peak_track", hooks=[self._hooks["track"]], **xo).clone(
+        return self._styled("peak_track", hooks=[theme.keep_y_axis_space, self._hooks["track"]], **xo).clone(
             (px, np.asarray(peaks["log10_tau"], float), np.asarray(peaks["area"], float)), kdims=[xl])
 
     def _peak_regions_layer(self):
@@ -1062,7 +1062,7 @@ class DRTExplorer(pn.viewable.Viewer):
                 for i, n in enumerate(names)}
         xo = {"xticks": ticks, "xrotation": 45} if ticks else {}
         paths = self._styled("region_lines", cmap=cmap).clone(theme.line_segments(x, list(series.values()), list(series)), kdims=[xl, "R (Ω)", "x1", "y1"])
-        pts = self._styled("region_points", cmap=cmap, hooks=[self._hooks["track"]], **xo).clone(
+        pts = self._styled("region_points", cmap=cmap, hooks=[theme.keep_y_axis_space, self._hooks["track"]], **xo).clone(
             {xl: np.tile(x, len(names)), "R (Ω)": np.concatenate(list(series.values())),
              "region": np.repeat(np.array(names, dtype=object), x.size)}, kdims=[xl])
         return hv.Overlay([paths, pts])

@@ -349,7 +349,7 @@ class PressureExplorer(pn.viewable.Viewer):
         x0, x1 = _round_range(x_range)
         opts = {**theme.PLOT_OPTS, "height": 260, "tools": ["hover", "xwheel_zoom", "xpan"],
                 "active_tools": ["xwheel_zoom", "xpan"],  # the wheel zooms time only
-                "hooks": [self._hl_span.hook]}  # the chosen cycle, shaded
+                "hooks": [theme.keep_y_axis_space, self._hl_span.hook]}  # the chosen cycle, shaded
         try:
             t, y = visible(self.dataset, key, x0, x1)
             tall = series(self.dataset)[key][0]
@@ -478,8 +478,8 @@ class PressureExplorer(pn.viewable.Viewer):
         ts = (dm_p + dm_v).cols(1)
 
         def marked(method, hl, **overlay):
-            dmap = hv.DynamicMap(method).opts(hv.opts.Overlay(hooks=[hl.hook], **overlay),
-                                              hv.opts.Points(hooks=[hl.hook]))
+            dmap = hv.DynamicMap(method).opts(hv.opts.Overlay(hooks=[theme.keep_y_axis_space, hl.hook], **overlay),
+                                              hv.opts.Points(hooks=[theme.keep_y_axis_space, hl.hook]))
             return hl.pane(dmap, sizing_mode="stretch_width")
 
         return pn.Column(

@@ -1,10 +1,11 @@
-"""Every plot's axes show all of its data after a slider move (no data clipped by stale ranges).
+"""Every plot's axes show all of its data after a slider move (no data clipped by stale ranges),
+and every axis is labelled.
 
 Each page section is rendered into a Bokeh document as in a served session; each main slider is
 moved to the far end of its range (the biggest change of the plotted data), and every data glyph's
 finite x/y values must lie inside its figure's ``Range1d``. Before the impedance page's templates
 were made ``framewise``, its plots kept the first frame's ranges: cycle 40's Nyquist arc
-(Z' up to 123 Ω) was cut at 104 Ω.
+(Z' up to 123 Ω) was cut at 104 Ω; the dQ/dV plot's y axis had no label.
 """
 from __future__ import annotations
 
@@ -94,6 +95,16 @@ def clipped(doc) -> list[str]:
     return out
 
 
+def unlabelled(doc) -> list[str]:
+    """Figures of ``doc`` with an axis without a label."""
+    out = []
+    for fig in (m for m in doc.models if isinstance(m, Plot)):
+        for ax in ("xaxis", "yaxis"):
+            if not all(a.axis_label for a in getattr(fig, ax)):
+                out.append(f"{fig.title.text if fig.title is not None else ''!r}: {ax} without a label")
+    return out
+
+
 @pytest.mark.parametrize("key,section,sliders", MOVES, ids=[f"{k}-{s}" for k, s, _ in MOVES])
 def test_axes_cover_the_data_after_each_move(key, section, sliders):
     obj = _page(key)
@@ -101,10 +112,10 @@ def test_axes_cover_the_data_after_each_move(key, section, sliders):
     doc = Document()
     with set_curdoc(doc):
         doc.add_root(pn.Row(obj.controls(), obj.main_view()).get_root(doc))
-    problems = [f"opened: {p}" for p in clipped(doc)]
+    problems = [f"opened: {p}" for p in clipped(doc) + unlabelled(doc)]
     for name in sliders:
         new = _far(obj, name)
         with set_curdoc(doc), batched():
             setattr(obj, name, new)
-        problems += [f"{name} = {new}: {p}" for p in clipped(doc)]
+        problems += [f"{name} = {new}: {p}" for p in clipped(doc) + unlabelled(doc)]
     assert not problems, "\n".join(problems)

@@ -1,5 +1,5 @@
 """Every plot's axes show all of its data after a slider move (no data clipped by stale ranges),
-and every axis is labelled.
+every axis is labelled and the space for the y tick labels stays the same.
 
 Each page section is rendered into a Bokeh document as in a served session; each main slider is
 moved to the far end of its range (the biggest change of the plotted data), and every data glyph's
@@ -19,6 +19,7 @@ from bokeh.models import ColumnDataSource, GlyphRenderer, Plot, Range1d
 from panel.io.state import set_curdoc
 
 from dashboard.shell import PAGES
+from dashboard.theme import Y_AXIS_SPACE
 from dashboard.widgets import batched
 
 #: (page, section, sliders): the sections and sliders of the latency benchmark
@@ -96,12 +97,17 @@ def clipped(doc) -> list[str]:
 
 
 def unlabelled(doc) -> list[str]:
-    """Figures of ``doc`` with an axis without a label."""
+    """Figures of ``doc`` with an axis without a label, or whose space for the y tick labels is not
+    the fixed one (:func:`dashboard.theme.keep_y_axis_space`: a changed space re-lays out the figure
+    in the browser; HoloViews reset it to its own border at the second update of an overlay)."""
     out = []
     for fig in (m for m in doc.models if isinstance(m, Plot)):
+        title = fig.title.text if fig.title is not None else ""
         for ax in ("xaxis", "yaxis"):
             if not all(a.axis_label for a in getattr(fig, ax)):
-                out.append(f"{fig.title.text if fig.title is not None else ''!r}: {ax} without a label")
+                out.append(f"{title!r}: {ax} without a label")
+        if fig.min_border_left != Y_AXIS_SPACE:
+            out.append(f"{title!r}: min_border_left {fig.min_border_left}, not {Y_AXIS_SPACE}")
     return out
 
 

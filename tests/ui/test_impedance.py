@@ -145,3 +145,37 @@ def test_impedance_view_restored_from_shared_url(ui_page, app_url):
     expect(page.locator(".bk-tab.bk-active").first).to_contain_text("DRT & 2-D map")
     wait_idle(page)
     page.console.assert_clean()
+
+
+RELAYOUT_JS = """
+() => {
+  window._relayout = [];
+  // properties whose change makes the browser re-lay out a figure or re-style the page
+  const watched = new Set(['inner_width', 'inner_height', 'outer_width', 'min_border_left', 'stylesheets']);
+  for (const doc of Bokeh.documents) doc.on_change((e) => {
+    if (e.model && watched.has(e.attr)) window._relayout.push(String(e.model.type) + '.' + e.attr);
+  });
+}
+"""
+
+
+def test_spectrum_moves_do_not_relayout(ui_page, app_url):
+    """Cycle and point moves change data, axes and text, never a figure's layout or a stylesheet:
+    y tick labels of changing width used to resize the plot frames (a browser re-layout ~80 ms after
+    every move), and the parameter table re-sent its stylesheets at its first update (~0.15 s)."""
+    page = ui_page
+    page.goto(app_url + "?page=impedance")
+    fit_ro = page.locator(".ssb-readout-fit").first
+    drt_ro = page.locator(".ssb-readout-drt").first
+    _check(fit_ro, drt_ro, _expected(1, 2))
+    wait_idle(page)
+    page.evaluate(RELAYOUT_JS)
+    start = plot_data(page)
+    for pname, cycle, point in (("point", 1, 3), ("cycle", 2, 3), ("cycle", 3, 3)):
+        move_slider(page, pname, "ArrowRight")
+        expect(fit_ro).to_contain_text(f"cycle {cycle} · point #{point}", timeout=TIMEOUT)
+        wait_idle(page)
+    assert plot_data(page) != start
+    page.wait_for_timeout(500)  # a re-layout comes after the browser's next paint
+    assert page.evaluate("() => window._relayout") == []
+    page.console.assert_clean()

@@ -42,6 +42,7 @@ def _expected(cycle, point, lam="auto"):
         "rinf": f"R∞ = {r.R_inf:.2f} Ω",
         "rpol": f"R_pol = {r.R_pol:.2f} Ω",
         "head": f"cycle {cycle} · point #{point}",
+        "params": [f"{v:.4g}" for v in fit.params.values()],  # as the parameter table shows them
     }
 
 
@@ -58,8 +59,13 @@ def test_impedance_page_follows_sliders(ui_page, app_url):
     fit_ro = page.locator(".ssb-readout-fit").first
     drt_ro = page.locator(".ssb-readout-drt").first
     # default view: cell s2, cycles 1-40, cycle 1, point #2 (1.5 V on charge), automatic (GCV) lambda
-    _check(fit_ro, drt_ro, _expected(1, 2))
+    exp = _expected(1, 2)
+    _check(fit_ro, drt_ro, exp)
     expect(drt_ro).to_contain_text("automatic, GCV")
+    table = page.locator(".ssb-param-table").first
+    for name, value in zip(("R0", "CPE2_n", "W1_A"), (exp["params"][0], exp["params"][6], exp["params"][-1])):
+        expect(table).to_contain_text(name)
+        expect(table).to_contain_text(value)
     wait_idle(page)
     before = plot_data(page)
     assert any(len(s) > 0 for s in before), "no plotted data found in the page"

@@ -158,6 +158,37 @@ def test_nnqp_batch_equals_single_solves():
         assert np.allclose(A @ X[j], A @ ref, atol=1e-6 * np.abs(A @ ref).max())
 
 
+@pytest.mark.parametrize("lam, size", [(1e-2, 2), (1e-2, 12), (1e-7, 12), (1e-5, 40)])
+def test_nnqp_batch_paths_reach_the_exact_optimum(lam, size):
+    """Every path of nnqp_batch (one by one below _BATCH_MIN problems or when many bounds are active at
+    small lambda, the batched dual loop otherwise) gives the KKT point, as good as scipy's NNLS on the
+    stacked least-squares form."""
+    from scipy.optimize import nnls
+
+    disc = core.discretise(F81, 0.5, "gaussian", 1)
+    _sel, A, AtA = lamm.selector_for(disc, 0.5, "gaussian", 1, "complex", False)
+    P = disc.P
+    H = np.array(AtA)
+    H[1:, 1:] += lam * P
+    bs = [np.concatenate([z.real, z.imag]) for z in (noisy(two_zarc(), 0.01, s) for s in range(size))]
+    G = np.stack([A.T @ b for b in bs])
+    heavy = np.count_nonzero(G @ np.linalg.inv(H) < 0) > solve._PIVOT_HEAVY * G.size
+    assert heavy == (lam < 1e-4)  # the cases cover both sides of the switch
+    X = solve.nnqp_batch(H, G)
+    R = np.linalg.cholesky(P + 1e-10 * np.max(np.diag(P)) * np.eye(P.shape[0])).T
+    for j, b in enumerate(bs):
+        x = X[j]
+        grad = H @ x - G[j]
+        scale = np.max(np.abs(G[j]))
+        assert np.all(x >= 0)
+        assert np.all(np.abs(grad[x > 0]) < 1e-7 * scale)
+        assert np.all(grad[x == 0] > -1e-7 * scale)
+        Ast = np.vstack([A, np.hstack([np.zeros((P.shape[0], 1)), math.sqrt(lam) * R])])
+        x_ref = nnls(Ast, np.concatenate([b, np.zeros(P.shape[0])]), maxiter=5000)[0]
+        obj = lambda v: 0.5 * v @ H @ v - G[j] @ v  # noqa: E731
+        assert obj(x) <= obj(x_ref) + 1e-9 * abs(obj(x_ref))
+
+
 def _warm_sweep_cases():
     hn = 10 + hn_impedance(F81, 50, 1e-3, 0.8, 0.7)
     return [("2zarc", noisy(two_zarc(), 0.01, 3)), ("hn", noisy(hn, 0.01, 4)), ("clean", two_zarc())]

@@ -144,6 +144,37 @@ def select_sample(ds: xr.Dataset, **criteria) -> str | None:
     return str(ds["sample"].values[idx[0]]) if idx.size else None
 
 
+def unit_cell_volume(ds: xr.Dataset) -> xr.DataArray | None:
+    """Unit-cell volume of every sample, from the dataset's structural coordinates.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Kind ``pellet_eis`` with a ``sample`` dimension and either a ``unit_cell_volume_A3``
+        coordinate (cubic angstrom, e.g. from a Rietveld refinement) or a cubic lattice
+        parameter ``lattice_a_angstrom`` (angstrom; argyrodites and other cubic phases), whose
+        cube is the volume.
+
+    Returns
+    -------
+    xarray.DataArray or None
+        ``unit_cell_volume_A3`` (angstrom^3) over ``sample``; NaN where not measured; ``None``
+        when the dataset has neither coordinate.
+    """
+    if "unit_cell_volume_A3" in ds.coords or "unit_cell_volume_A3" in ds.data_vars:
+        v = ds["unit_cell_volume_A3"].astype(float)
+    elif "lattice_a_angstrom" in ds.coords or "lattice_a_angstrom" in ds.data_vars:
+        v = ds["lattice_a_angstrom"].astype(float) ** 3
+    else:
+        return None
+    if "sample" not in v.dims:
+        raise AnalysisError("unit-cell data must be given per sample (dimension 'sample')")
+    out = xr.DataArray(np.asarray(v.values, float), dims=("sample",), coords={"sample": ds["sample"].values},
+                       name="unit_cell_volume_A3")
+    out.attrs.update(units="angstrom3", long_name="unit-cell volume")
+    return out
+
+
 #: Properties a structure-property model can be built for: name -> (unit label, model in log10?)
 MODEL_PROPERTIES = {"sigma_25C": ("S/cm", True), "Ea": ("eV", False)}
 

@@ -111,13 +111,19 @@ def spectrum_view(name: str, sample: str, temperature_K: float, circuit: str) ->
 
 @data.cached(maxsize=512)
 def pellet_numbers(name: str, circuit: str, form: str, sample: str, temperature_K: float) -> dict:
-    """Conductivity (S/cm), resistance (ohm) at ``temperature_K`` and Arrhenius numbers of one pellet."""
+    """Conductivity (S/cm), resistance (ohm) at ``temperature_K``, Arrhenius numbers and unit-cell volume
+    (``cell``, cubic angstrom; NaN without structural data) of one pellet."""
+    from analysis.pellets import unit_cell_volume
+
     cond, arr = pellet_results(name, circuit, form)
     c = cond.sel(sample=sample).sel(temperature=temperature_K, method="nearest")
     a = arr.sel(sample=sample)
-    return {k: float(src[k]) for src, keys in ((c, ("sigma", "sigma_stderr", "R", "R_stderr")),
-                                               (a, ("Ea", "Ea_stderr", "sigma_25C", "log10_prefactor")))
-            for k in keys}
+    out = {k: float(src[k]) for src, keys in ((c, ("sigma", "sigma_stderr", "R", "R_stderr")),
+                                              (a, ("Ea", "Ea_stderr", "sigma_25C", "log10_prefactor")))
+           for k in keys}
+    cell = unit_cell_volume(data.load(name))
+    out["cell"] = float(cell.sel(sample=sample)) if cell is not None else float("nan")
+    return out
 
 
 @data.cached(maxsize=256)
@@ -140,10 +146,15 @@ def arrhenius_view(name: str, circuit: str, form: str, sample: str) -> dict:
 def trend_series(name: str, circuit: str, form: str, axis: str, held: tuple) -> dict:
     """Pellets along coordinate ``axis`` with the ``held`` ((name, value) pairs) coordinates fixed.
 
-    Returns ``x`` (sorted), ``sigma`` (sigma(25 C), mS/cm), ``Ea``, ``Ea_stderr`` (eV), ``ids``.
+    Returns ``x`` (sorted), ``sigma`` (sigma(25 C), mS/cm), ``Ea``, ``Ea_stderr`` (eV), ``cell``
+    (unit-cell volume, cubic angstrom; NaN without structural data), ``ids``.
     """
+    from analysis.pellets import unit_cell_volume
+
     _, arr = pellet_results(name, circuit, form)
     ds = data.load(name)
+    cell = unit_cell_volume(ds)
+    cell = np.full(ds.sizes["sample"], np.nan) if cell is None else cell.values
     mask = np.ones(ds.sizes["sample"], bool)
     for q, val in held:
         if q not in ds.coords:
@@ -153,7 +164,7 @@ def trend_series(name: str, circuit: str, form: str, axis: str, held: tuple) -> 
     x = ds[axis].values[mask].astype(float)
     order = np.argsort(x)
     return _frozen(x=x[order], sigma=arr["sigma_25C"].values[mask][order] * 1e3, Ea=arr["Ea"].values[mask][order],
-                   Ea_stderr=arr["Ea_stderr"].values[mask][order],
+                   Ea_stderr=arr["Ea_stderr"].values[mask][order], cell=cell[mask][order],
                    ids=np.asarray(ds["sample"].values[mask][order]).astype(str))
 
 

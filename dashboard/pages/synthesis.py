@@ -54,12 +54,15 @@ _ARR_FIT = _proto(hv.Curve, "1000/T (1/K)", "y", group="Fit", color=_OI[3], line
 # (line) and the selection (diamond); the title is the elements' common label; padding keeps the end
 # points off the frame
 _TREND = {"title": "{label}", "show_legend": False, "padding": 0.08, **_LIVE}
+#: trend properties: key -> (column of compute.trend_series, axis label, short name in the title)
+PROPS = {"sigma": ("sigma", "σ(25 °C) (mS/cm)", "σ"), "ea": ("Ea", "Ea (eV)", "Ea"),
+         "cell": ("cell", "V_cell (Å³)", "V_cell")}
 _TREND_PTS = {prop: hv.Scatter([], "x", ["y", "pellet"], group="Trend", datatype=["dictionary"]).opts(
-    color=_OI[i], size=7, **_TREND) for i, prop in enumerate(("sigma", "ea"))}
+    color=_OI[i], size=7, **_TREND) for i, prop in enumerate(PROPS)}
 _TREND_ERR = _proto(hv.ErrorBars, "x", ["y", "err"], group="Trend", color=_OI[1], line_width=1.5,
                     show_legend=False, **_FW)
 _TREND_LINE = {prop: _proto(hv.Curve, "x", "y", group="Series", color=_OI[i], line_width=2, show_legend=False, **_FW)
-               for i, prop in enumerate(("sigma", "ea"))}
+               for i, prop in enumerate(PROPS)}
 _TREND_MARK = _proto(hv.Scatter, "x", "y", group="Selection", color=_OI[3], size=14, marker="diamond",
                      show_legend=False, **_FW)
 # framewise: a what-if point outside the measured grid widens the axes (blank = no map there) instead of
@@ -144,8 +147,8 @@ class SynthesisExplorer(pn.viewable.Viewer):
                                    label="Jar volume (mL)", doc="Jar volume in mL.")
     section = param.Selector(default="pellet", objects=list(SECTIONS), label="Section",
                              doc="Section (tab) shown: 'pellet' (Nyquist plots with the fit and the Arrhenius "
-                                 "plot of the selected pellet), 'bode' (its Bode plots), 'trends' (conductivity and "
-                                 "Ea against each milling parameter) or 'whatif' (mill physics and the "
+                                 "plot of the selected pellet), 'bode' (its Bode plots), 'trends' (conductivity, "
+                                 "Ea and, with structural data, unit-cell volume against each milling parameter) or 'whatif' (mill physics and the "
                                  "structure-property model).")
 
     def __init__(self, dataset: str | None = None, **params):
@@ -290,7 +293,8 @@ class SynthesisExplorer(pn.viewable.Viewer):
             f"**σ({self.temperature_C:g} °C)** = {n['sigma'] * 1e3:.2f} ± {n['sigma_stderr'] * 1e3:.2f} mS/cm"
             f" (R = {n['R']:.3f} ± {n['R_stderr']:.3f} Ω)  \n"
             f"**Eₐ** = {n['Ea']:.3f} ± {n['Ea_stderr']:.1g} eV ({form} form)  \n"
-            f"**σ(25 °C), measured** = {n['sigma_25C'] * 1e3:.2f} mS/cm  \n"
+            f"**σ(25 °C), measured** = {n['sigma_25C'] * 1e3:.2f} mS/cm"
+            + (f"; **unit-cell volume** = {n['cell']:.1f} Å³" if np.isfinite(n["cell"]) else "") + "  \n"
             f"live fit `{self.circuit}`: χ² = {fit['chi2']:.3g}, "
             f"{'converged' if fit['success'] else 'FAILED: ' + fit['message']}"
         )
@@ -383,22 +387,34 @@ class SynthesisExplorer(pn.viewable.Viewer):
             return compute.trend_series(self.dataset, self.circuit, self.arrhenius_form, p, held)
         except SSBError:  # reported by the read-out
             e = np.zeros(0)
-            return {"x": e, "sigma": e, "Ea": e, "Ea_stderr": e, "ids": np.zeros(0, str)}
+            return {"x": e, "sigma": e, "Ea": e, "Ea_stderr": e, "cell": e, "ids": np.zeros(0, str)}
+
+    def _trend_props(self) -> list[str]:
+        """Properties plotted against each parameter: σ(25 °C) and Ea, and the unit-cell volume when the
+        dataset has structural data (a lattice parameter or cell volume per sample)."""
+        from analysis.pellets import unit_cell_volume
+
+        return ["sigma", "ea"] + (["cell"] if unit_cell_volume(data.load(self.dataset)) is not None else [])
 
     @staticmethod
     def _trend_labels(p: str, prop: str) -> tuple[str, str, str]:
         lab = LABELS.get(p, "Nb content x" if p == "nb_x" else p)
-        ylab = "σ(25 °C) (mS/cm)" if prop == "sigma" else "Ea (eV)"
-        return lab, ylab, f"{'σ' if prop == 'sigma' else 'Ea'} vs {lab} (line: others as selected)"
+        _, ylab, short = PROPS[prop]
+        return lab, ylab, f"{short} vs {lab}"
+
+    @staticmethod
+    def _y(s: dict, prop: str) -> np.ndarray:
+        """Column of a trend series for property ``prop``."""
+        return s[PROPS[prop][0]]
 
     def _trend_data(self, p: str, prop: str):
         """Every pellet of the selected state against ``p`` (changes only with dataset, state, analysis)."""
         s = self._series(p, through_selection=False)
         lab, ylab, title = self._trend_labels(p, prop)
-        y = s["sigma"] if prop == "sigma" else s["Ea"]
+        y = self._y(s, prop)
         pts = _TREND_PTS[prop].clone({lab: s["x"], ylab: y, "pellet": s["ids"]}, kdims=[lab],
                                      vdims=[ylab, "pellet"], label=title)
-        if prop == "sigma":
+        if prop != "ea":  # only Ea has error bars (σ(25 °C) errors are below the marker size)
             return hv.Overlay([pts])
         return hv.Overlay([_el(_TREND_ERR, s["x"], y, s["Ea_stderr"], kdims=[lab], vdims=[ylab, "err"],
                                             label=title), pts])
@@ -417,30 +433,32 @@ class SynthesisExplorer(pn.viewable.Viewer):
     def _trend_line(self, p: str, prop: str):
         """The series along ``p`` with the other parameters held at the selection (a line)."""
         s = self._series(p)
-        return _el(self._trend_proto("line", p, prop), s["x"], s["sigma"] if prop == "sigma" else s["Ea"])
+        return _el(self._trend_proto("line", p, prop), s["x"], self._y(s, prop))
 
     def _trend_selection(self, p: str, prop: str):
         """The selected pellet on the series along ``p`` (a diamond; empty when not measured)."""
         s = self._series(p)
         i = np.flatnonzero(s["ids"] == self.sample) if self.sample is not None else np.zeros(0, int)
-        y = s["sigma"] if prop == "sigma" else s["Ea"]
-        return _el(self._trend_proto("mark", p, prop), s["x"][i], y[i])
+        return _el(self._trend_proto("mark", p, prop), s["x"][i], self._y(s, prop)[i])
 
     def _trend_marker(self, p: str, prop: str):
         """The series through the selection (other parameters held) and the selected pellet (a diamond)."""
         return hv.Overlay([self._trend_line(p, prop), self._trend_selection(p, prop)])
 
     def _trend(self, p: str, prop: str):
-        """σ(25 °C) or Ea against parameter ``p``; the series through the selection and the selection marked."""
+        """σ(25 °C), Ea or unit-cell volume against parameter ``p``; the series through the selection and
+        the selection marked."""
         return self._trend_data(p, prop) * self._trend_marker(p, prop)
 
     @param.depends(*SELECTION, *ANALYSIS)
     def trends(self):
-        """σ(25 °C) and Ea against each milling parameter (other parameters held), selection marked."""
-        plots = [self._trend(p, prop) for p in self._trend_axes() for prop in ("sigma", "ea")]
+        """σ(25 °C), Ea (and unit-cell volume) against each milling parameter (other parameters held),
+        selection marked: a row per parameter, a column per property."""
+        props = self._trend_props()
+        plots = [self._trend(p, prop) for p in self._trend_axes() for prop in props]
         if not plots:
             return hv.Div("<p>No series through the current selection.</p>")
-        return hv.Layout(plots).cols(2).opts(shared_axes=False)
+        return hv.Layout(plots).cols(len(props)).opts(shared_axes=False)
 
     def _trend_frame(self, p: str, prop: str) -> hv.Overlay:
         """One frame of a live trend plot: the pellets (kept while dataset, state and analysis are
@@ -463,9 +481,17 @@ class SynthesisExplorer(pn.viewable.Viewer):
 
     @param.depends("dataset")
     def trends_section(self):
-        """One live plot per parameter and property, rebuilt only when the dataset changes."""
-        panes = [_pane(self._trend_dmap(p, prop)) for p in self._trend_axes() for prop in ("sigma", "ea")]
-        return pn.GridBox(*panes, ncols=2, sizing_mode="stretch_width")
+        """One live plot per parameter (rows) and property (columns), rebuilt only when the dataset changes."""
+        props = self._trend_props()
+        panes = [_pane(self._trend_dmap(p, prop)) for p in self._trend_axes() for prop in props]
+        return pn.GridBox(*panes, ncols=len(props), sizing_mode="stretch_width")
+
+    @staticmethod
+    def trends_legend():
+        """What the marks of the trend plots are (one line above them instead of in every title)."""
+        return pn.pane.Markdown(
+            "Points: every pellet in the selected state · line: the series through the selection (the other "
+            "milling parameters held) · ◆ the selected pellet", margin=(0, 10), sizing_mode="stretch_width")
 
     def _physics(self):
         return compute.mill_physics(self.mill, float(self.jar_volume_ml), float(self.what_rpm),
@@ -562,7 +588,8 @@ class SynthesisExplorer(pn.viewable.Viewer):
             sections(self, "section", {
                 "pellet": (SECTIONS["pellet"], pellet),
                 "bode": (SECTIONS["bode"], bode),
-                "trends": (SECTIONS["trends"], pn.panel(self.trends_section, sizing_mode="stretch_width")),
+                "trends": (SECTIONS["trends"], pn.Column(self.trends_legend(), pn.panel(
+                    self.trends_section, sizing_mode="stretch_width"), sizing_mode="stretch_width")),
                 "whatif": (SECTIONS["whatif"], whatif)}),
             sizing_mode="stretch_width",
         )

@@ -1,6 +1,7 @@
 """Synthesis page object (no browser): read-outs equal the analysis functions' values."""
 from __future__ import annotations
 
+import numpy as np
 import panel as pn
 import pytest
 
@@ -63,6 +64,32 @@ def test_composition_series_dataset():
     assert "LZNC-x0.2" == page.sample
     pn.panel(page.trends())
     pn.panel(page.__panel__())
+
+
+def test_unit_cell_trend_follows_the_dataset_and_the_selection(s1_arr):
+    """S1 has Rietveld lattice parameters: the trends get a unit-cell-volume column whose series and
+    marked selection are the dataset's volumes (max at 10 % FRB, falling with BMR: study S1); the
+    read-out names the selection's volume. S5 (no structural data) keeps two columns."""
+    ds, _ = s1_arr
+    page = SynthesisExplorer()
+    page.param.update(frb_pct=10.0, bmr=40.0)
+    assert page._trend_props() == ["sigma", "ea", "cell"]
+    vol = {str(s): float(v) for s, v in zip(ds["sample"].values, ds["unit_cell_volume_A3"].values)}
+    line = page._trend_marker("frb_pct", "cell").get(0)  # FRB series at BMR 40:1, sintered, 100 mg
+    assert line.dimension_values(0).tolist() == [5.0, 10.0, 20.0]
+    y = line.dimension_values(1)
+    assert y.tolist() == [vol["FRB05-BMR40-S"], vol["FRB10-BMR40-S"], vol["FRB20-BMR40-S"]]
+    assert np.argmax(y) == 1
+    bmr_line = page._trend_marker("bmr", "cell").get(0).dimension_values(1)
+    assert np.all(np.diff(bmr_line) < 0)
+    mark = page._trend_marker("bmr", "cell").get(1)
+    assert mark.dimension_values(1).tolist() == [vol[page.sample]]
+    assert f"unit-cell volume** = {vol[page.sample]:.1f} Å³" in page.readout().object
+    section = page.trends_section()
+    assert len(section.objects) == 2 * 3 and section.ncols == 3
+    s5 = SynthesisExplorer(dataset="s5_halide_pellets")
+    assert s5._trend_props() == ["sigma", "ea"]
+    assert s5.trends_section().ncols == 2 and "unit-cell" not in s5.readout().object
 
 
 def _served(page):

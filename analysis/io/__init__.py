@@ -82,6 +82,9 @@ FORMATS: dict[str, FormatInfo] = {f.name: f for f in (
                "delimited text with time, voltage and current columns (units from the headers)"),
     FormatInfo("pressure-log", "pressure_log", "stack-pressure logger", (".csv", ".txt"),
                "timestamped pressure CSV (pressure in MPa, kPa, bar, psi, N with an area)"),
+    FormatInfo("ssb-netcdf", "any", "ssb-explorer data model", (".nc",),
+               "NetCDF in the project's data model (a pellet series assembled in a notebook, a dataset "
+               "downloaded from the Data page)"),
 )}
 
 
@@ -125,6 +128,10 @@ def detect_format(path, data: bytes | None = None) -> str:
     head = data[:65536]
     if head.startswith(b"BIO-LOGIC MODULAR FILE"):
         return "biologic-mpr"
+    from analysis.io.netcdf import is_netcdf
+
+    if is_netcdf(head):
+        return "ssb-netcdf"
     if head.startswith(b"NEWARE"):
         return "neware-nda"
     if head[4:19] in (b"Standard Jet DB", b"Standard ACE DB"):
@@ -258,7 +265,7 @@ def read(path, kind: str | None = None, *, format: str | None = None, max_size: 
     ----------
     path : str or path-like
         The file to read.
-    kind : {"eis", "cycling", "pressure_log"}, optional
+    kind : {"eis", "cycling", "pressure_log", "pellet_eis", "insitu_eis", "dc_polarisation"}, optional
         Expected dataset kind; a file of another kind raises :class:`ReadError`. For BioLogic
         files holding both, selects the interpretation.
     format : str, optional
@@ -336,6 +343,10 @@ def _dispatch(fmt: str, path, data: bytes, sha: str, kind, options):
         from analysis.io.arbin import read_xlsx
 
         return read_xlsx(path, data, sha256=sha, **options)
+    if fmt == "ssb-netcdf":
+        from analysis.io.netcdf import read_netcdf
+
+        return read_netcdf(path, data, sha256=sha, kind=kind)
     text = decode_text(path, data, options.pop("max_line", None))
     if fmt == "biologic-mpt":
         from analysis.io.biologic import read_mpt

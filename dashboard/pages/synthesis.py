@@ -13,8 +13,10 @@ from dashboard import compute, data, theme
 from dashboard.live import live
 from dashboard.widgets import sections, throttled
 
-DESCRIPTORS = ("frb_pct", "bmr", "mass_mg")
-LABELS = {"frb_pct": "FRB (%)", "bmr": "BMR (x:1)", "mass_mg": "pellet mass (mg)"}
+#: milling parameters and pellet mass that pick a pellet; a slider is shown for those that vary in the dataset
+DESCRIPTORS = ("frb_pct", "bmr", "rpm", "milling_time_h", "mass_mg")
+LABELS = {"frb_pct": "FRB (%)", "bmr": "BMR (x:1)", "rpm": "mill speed (rpm)", "milling_time_h": "milling time (h)",
+          "mass_mg": "pellet mass (mg)"}
 #: parameters that pick the pellet shown
 SELECTION = ("dataset", *DESCRIPTORS, "state", "composition")
 #: parameters that change the numbers of every pellet
@@ -119,6 +121,10 @@ class SynthesisExplorer(pn.viewable.Viewer):
                              doc="Filling rate of milling balls (% of the jar volume, solid-ball basis).")
     bmr = param.Selector(default=None, objects=[], label="Ball-to-material ratio (x:1)",
                          doc="Ball-to-material mass ratio.")
+    rpm = param.Selector(default=None, objects=[], label="Mill speed (rpm)",
+                         doc="Main-disk speed of the mill in rpm (a slider when the dataset varies it).")
+    milling_time_h = param.Selector(default=None, objects=[], label="Milling time (h)",
+                                    doc="Milling time in hours (a slider when the dataset varies it).")
     mass_mg = param.Selector(default=None, objects=[], label="Pellet mass (mg)", doc="Pellet mass in mg.")
     state = param.Selector(default=None, objects=[], label="State", doc="As-milled or sintered.")
     composition = param.Selector(default=None, objects=[], label="Composition",
@@ -165,7 +171,7 @@ class SynthesisExplorer(pn.viewable.Viewer):
     # ------------------------------------------------------------------ state
     def url_params(self) -> list[str]:
         """Parameters that go into a shared URL."""
-        return ["dataset", "frb_pct", "bmr", "mass_mg", "state", "composition", "temperature_C",
+        return ["dataset", "frb_pct", "bmr", "rpm", "milling_time_h", "mass_mg", "state", "composition", "temperature_C",
                 "circuit", "arrhenius_form", "mill", "what_frb_pct", "what_bmr", "what_rpm", "what_time_h",
                 "ball_diameter_mm", "ball_material", "jar_volume_ml", "section"]
 
@@ -207,14 +213,16 @@ class SynthesisExplorer(pn.viewable.Viewer):
         if "circuit" in ds.attrs:
             self.circuit = ds.attrs["circuit"]
 
-    @param.depends("frb_pct", "bmr", watch=True)
+    @param.depends("frb_pct", "bmr", "rpm", "milling_time_h", watch=True)
     def _what_follows_selection(self):
         """Picking a measured sample moves the what-if sliders to it (compare model and data)."""
         upd = {}
-        if self.frb_pct is not None:
-            upd["what_frb_pct"] = float(self.frb_pct)
-        if self.bmr is not None:
-            upd["what_bmr"] = float(self.bmr)
+        for p, q in (("frb_pct", "what_frb_pct"), ("bmr", "what_bmr"), ("rpm", "what_rpm"),
+                     ("milling_time_h", "what_time_h")):
+            v = getattr(self, p)
+            if v is not None:
+                lo, hi = self.param[q].bounds
+                upd[q] = min(max(float(v), lo), hi)
         self.param.update(**upd)
 
     def _best_sample(self) -> str:

@@ -92,6 +92,46 @@ def test_unit_cell_trend_follows_the_dataset_and_the_selection(s1_arr):
     assert s5.trends_section().ncols == 2 and "unit-cell" not in s5.readout().object
 
 
+def test_rpm_and_milling_time_series_get_sliders_selection_and_trends(tmp_path, monkeypatch):
+    """A user's pellet dataset that varies the mill speed and the milling time (study S3: LMA 550 rpm vs
+    HMA 700 rpm): both become sliders, pick the pellet, and get trend rows; the what-if sliders follow."""
+    from analysis import store
+    from dashboard import data
+
+    s1 = sample_data.load("s1_lpscb_pellets")
+    ids = ["FRB10-BMR40-S", "FRB10-BMR20-S", "FRB10-BMR80-S", "FRB05-BMR40-S"]
+    ds = s1.sel(sample=ids).assign_coords(
+        bmr=("sample", [20.0] * 4), rpm=("sample", [550.0, 600.0, 700.0, 700.0]),
+        milling_time_h=("sample", [12.0, 12.0, 12.0, 24.0]), frb_pct=("sample", [10.0] * 4))
+    ds = ds.drop_vars(["lattice_a_angstrom", "unit_cell_volume_A3"])
+    f = tmp_path / "rpm_series.nc"
+    ds.to_netcdf(f, engine="h5netcdf")
+    monkeypatch.setenv("SSB_STORE", str(tmp_path / "store"))
+    monkeypatch.delenv("SSB_AUTH", raising=False)
+    data.clear()
+    try:
+        entry = store.open(tmp_path / "store").ingest(f)
+        assert f"{data.STORE_PREFIX}{entry.id}" in data.names("pellet_eis")
+        page = SynthesisExplorer(dataset=f"{data.STORE_PREFIX}{entry.id}")
+        names = [getattr(w, "name", "") for w in page._widgets]
+        assert "Mill speed (rpm)" in names and "Milling time (h)" in names
+        assert "Ball filling rate FRB (%)" not in names  # one value only: no slider
+        assert page._trend_axes() == ["rpm", "milling_time_h"]
+        page.param.update(rpm=600.0, milling_time_h=12.0)
+        assert page.sample == "FRB10-BMR20-S" and page.what_rpm == 600.0
+        page.param.update(rpm=700.0, milling_time_h=24.0)
+        assert page.sample == "FRB05-BMR40-S" and page.what_time_h == 24.0
+        line = page._trend_marker("rpm", "sigma").get(0)  # the rpm series at 24 h: one pellet
+        assert line.dimension_values(0).tolist() == [700.0]
+        page.milling_time_h = 12.0
+        line = page._trend_marker("rpm", "sigma").get(0)
+        assert line.dimension_values(0).tolist() == [550.0, 600.0, 700.0]
+        assert page._trend_props() == ["sigma", "ea"]
+        assert {"rpm", "milling_time_h"} <= set(page.url_params())
+    finally:
+        data.clear()
+
+
 def _served(page):
     """The page's Bokeh models in a document, as a served session builds them."""
     from bokeh.document import Document

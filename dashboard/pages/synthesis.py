@@ -154,8 +154,8 @@ class SynthesisExplorer(pn.viewable.Viewer):
     section = param.Selector(default="pellet", objects=list(SECTIONS), label="Section",
                              doc="Section (tab) shown: 'pellet' (Nyquist plots with the fit and the Arrhenius "
                                  "plot of the selected pellet), 'bode' (its Bode plots), 'trends' (conductivity, "
-                                 "Ea and, with structural data, unit-cell volume against each milling parameter) or 'whatif' (mill physics and the "
-                                 "structure-property model).")
+                                 "Ea and, with structural data, unit-cell volume against each milling parameter) "
+                                 "or 'whatif' (mill physics and the structure-property model).")
 
     def __init__(self, dataset: str | None = None, **params):
         from analysis.milling import BALL_DENSITIES_G_CM3, MILL_PRESETS
@@ -171,8 +171,8 @@ class SynthesisExplorer(pn.viewable.Viewer):
     # ------------------------------------------------------------------ state
     def url_params(self) -> list[str]:
         """Parameters that go into a shared URL."""
-        return ["dataset", "frb_pct", "bmr", "rpm", "milling_time_h", "mass_mg", "state", "composition", "temperature_C",
-                "circuit", "arrhenius_form", "mill", "what_frb_pct", "what_bmr", "what_rpm", "what_time_h",
+        return ["dataset", "frb_pct", "bmr", "rpm", "milling_time_h", "mass_mg", "state", "composition",
+                "temperature_C", "circuit", "arrhenius_form", "mill", "what_frb_pct", "what_bmr", "what_rpm", "what_time_h",
                 "ball_diameter_mm", "ball_material", "jar_volume_ml", "section"]
 
     @param.depends("dataset", watch=True)

@@ -34,7 +34,8 @@ from cvxopt import solvers
 solvers.options["show_progress"] = False
 import pyDRTtools
 p = json.loads(sys.stdin.read())
-out = {"version": getattr(pyDRTtools, "__version__", "?"), "spectra": []}
+from importlib.metadata import version as _dist_version  # pyDRTtools has no __version__
+out = {"version": getattr(pyDRTtools, "__version__", None) or _dist_version("pyDRTtools"), "spectra": []}
 TIGHT = {"abstol": 1e-13, "reltol": 1e-13, "feastol": 1e-12, "maxiters": 300}
 sc = lambda v: float(np.ravel(v)[0])
 

@@ -20,6 +20,10 @@ OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "
 ACCENT = "#0072B2"
 #: sequential colormap for cycle-coloured curves and 2D maps (perceptually uniform, CVD-safe)
 SEQUENTIAL = "cividis"
+#: style of every button group choosing one option: the chosen button filled in the accent colour,
+#: the others outlined (Panel's default style marks the choice by a shade that the dark theme makes
+#: invisible: 39,44,48 against 43,48,53 in RGB)
+CHOICE_STYLE = {"color": "primary", "variant": "outline"}
 
 
 def current_theme() -> str:

@@ -739,8 +739,7 @@ class DRTExplorer(pn.viewable.Viewer):
             "lam_method": pn.widgets.Select.from_param(self.param.lam_method),
             "lam_log10": self._lam_widget,
             "inductance": pn.widgets.Checkbox.from_param(self.param.inductance),
-            "map_axis": pn.widgets.RadioButtonGroup.from_param(self.param.map_axis, color="primary",
-                                                               variant="outline"),
+            "map_axis": pn.widgets.RadioButtonGroup.from_param(self.param.map_axis, **theme.CHOICE_STYLE),
             "regions": regions,
             "deconvolve": pn.widgets.Checkbox.from_param(self.param.deconvolve),
         }

@@ -264,7 +264,7 @@ class PressureExplorer(pn.viewable.Viewer):
             pn.widgets.Select.from_param(self.param.metric, name="Pressure quantity (correlation)",
                                          options={v: k for k, v in METRICS.items()}),
             pn.widgets.RadioButtonGroup.from_param(self.param.reference_state, name="Reference state",
-                                                   options={v: k for k, v in STATES.items()}),
+                                                   options={v: k for k, v in STATES.items()}, **theme.CHOICE_STYLE),
             pn.widgets.Select.from_param(self.param.reference, name="Retention reference",
                                          options={v: k for k, v in REF_LABELS.items()}),
         ]

@@ -253,12 +253,13 @@ class SynthesisExplorer(pn.viewable.Viewer):
         for p in DESCRIPTORS:
             if len(self.param[p].objects) > 1:
                 ws.append(throttled(self, p, pn.widgets.DiscreteSlider, name=self.param[p].label))
-        ws.append(pn.widgets.RadioButtonGroup.from_param(self.param.state, name="State"))
+        ws.append(pn.widgets.RadioButtonGroup.from_param(self.param.state, name="State", **theme.CHOICE_STYLE))
         if len(self.param.composition.objects) > 1:
             ws.append(throttled(self, "composition", pn.widgets.DiscreteSlider, name="Composition"))
         ws.append(throttled(self, "temperature_C", pn.widgets.DiscreteSlider, name="Temperature (C)"))
         ws.append(pn.widgets.TextInput.from_param(self.param.circuit, name="Circuit"))
-        ws.append(pn.widgets.RadioButtonGroup.from_param(self.param.arrhenius_form, name="Arrhenius form"))
+        ws.append(pn.widgets.RadioButtonGroup.from_param(self.param.arrhenius_form, name="Arrhenius form",
+                                                         **theme.CHOICE_STYLE))
         ws.append(pn.pane.Markdown("#### What-if: mill physics and model"))
         ws.append(pn.widgets.Select.from_param(self.param.mill, name="Mill"))
         for p, step in (("what_frb_pct", 0.5), ("what_bmr", 1.0), ("what_rpm", 10.0), ("what_time_h", 0.5)):

@@ -25,3 +25,18 @@ def test_app_param_documented():
     from dashboard.shell import App
 
     assert all((p.doc or "").strip() for n, p in App.param.objects("existing").items() if n != "name")
+
+
+@pytest.mark.parametrize("key, title, module, cls", PAGES, ids=[p[0] for p in PAGES])
+def test_choice_buttons_show_the_choice(key, title, module, cls):
+    """Every one-of-several button group marks the chosen option in the accent colour (Panel's default
+    style shades it so little that the dark theme hides which state or direction is chosen)."""
+    from dashboard import theme
+
+    page = getattr(importlib.import_module(module), cls)()
+    groups = page.__panel__().select(pn.widgets.RadioButtonGroup)
+    for g in groups:
+        assert (g.button_type, g.button_style) == (theme.CHOICE_STYLE["color"], theme.CHOICE_STYLE["variant"]), \
+            f"{cls}: button group {g.name!r} keeps the default style"
+    if key in ("synthesis", "impedance", "cycling", "pressure"):
+        assert groups, f"{cls}: no button group found (the test would check nothing)"

@@ -244,13 +244,20 @@ def half_cycles(ds: xr.Dataset, **kwargs) -> xr.Dataset:
     energy = np.add.reduceat(dq * vm, starts_l)
     with np.errstate(divide="ignore", invalid="ignore"):
         mean_v = np.where(cap > 0, energy / cap, np.nan)
-    # voltage at half capacity: first record whose cumulative capacity reaches cap/2
+    # voltage at half capacity, interpolated linearly in capacity between the two records around it
+    # (taking the first record past cap/2 made the value jump by the voltage step between records:
+    # tens of mV where half capacity falls between two plateaus and the cell logs ~100 records a half-cycle)
     cq = np.cumsum(dq)
     base = (cq - dq)[starts_l]
     target = base + cap / 2
     pos = np.searchsorted(cq, target, side="left")
     pos = np.clip(pos, starts_l, stops_l - 1)
-    mid_v = v[idx][pos]
+    prev = np.maximum(pos - 1, starts_l)
+    vi = v[idx]
+    span = cq[pos] - cq[prev]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frac = np.where(span > 0, np.clip((target - cq[prev]) / span, 0.0, 1.0), 1.0)
+    mid_v = vi[prev] + frac * (vi[pos] - vi[prev])
     # median |I| of active records per half-cycle
     act = dirn[idx] != 0
     order = np.lexsort((ai[idx], ~act, h))  # per half-cycle: active records first, by |I|

@@ -172,8 +172,8 @@ class SynthesisExplorer(pn.viewable.Viewer):
     def url_params(self) -> list[str]:
         """Parameters that go into a shared URL."""
         return ["dataset", "frb_pct", "bmr", "rpm", "milling_time_h", "mass_mg", "state", "composition",
-                "temperature_C", "circuit", "arrhenius_form", "mill", "what_frb_pct", "what_bmr", "what_rpm", "what_time_h",
-                "ball_diameter_mm", "ball_material", "jar_volume_ml", "section"]
+                "temperature_C", "circuit", "arrhenius_form", "mill", "what_frb_pct", "what_bmr", "what_rpm",
+                "what_time_h", "ball_diameter_mm", "ball_material", "jar_volume_ml", "section"]
 
     @param.depends("dataset", watch=True)
     def _on_dataset(self):

@@ -138,3 +138,21 @@ def test_image_export_unavailable_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(export, "image_export_status", lambda: (False, "PNG/SVG export needs Chromium; HTML works"))
     with pytest.raises(export.ExportError, match="needs Chromium"):
         export.figure_svg(_figure())
+
+
+def test_a_netcdf_download_imports_again(tmp_path):
+    """What the Data page downloads as NetCDF goes back into a store (reader ssb-netcdf) unchanged."""
+    import numpy as np
+
+    import sample_data
+    from analysis import store
+    from dashboard.export import dataset_netcdf
+
+    for name, var, kind in (("s2_lts_insitu_eis", "z_real", "insitu_eis"),
+                            ("s2_lts_conventional", "voltage", "cycling")):
+        ref = sample_data.load(name)
+        st = store.open(tmp_path / "store")
+        e = st.ingest_bytes(dataset_netcdf(ref), f"{name}.nc")
+        back = st.load(e.id)
+        assert e.kind == kind and back.attrs["reader"] == "ssb-netcdf"
+        np.testing.assert_array_equal(back[var].values, ref[var].values)

@@ -406,7 +406,8 @@ def _tmpl(name: str):
         "region_lines": lambda: hv.Segments(([], [], [], [], []), ["cycle", "R (Ω)", "x1", "y1"], ["region"]).opts(
             color="region", line_width=2, show_legend=False, **bare),
         "region_points": lambda: hv.Scatter([], "cycle", ["R (Ω)", "region"]).opts(
-            color="region", size=5, show_legend=True, legend_position="top_left",
+            # legend outside the frame: inside, it covered the first cycles of the top line (T3)
+            color="region", size=5, show_legend=True, legend_position="right",
             title="Region resistances (∫γ d ln τ) and R∞", **o),
     }
     el = specs[name]()

@@ -152,6 +152,11 @@ class ChoiceSlider(pn.widgets.DiscreteSlider):
     """
 
     def _update_options(self, *events):
+        if not self.options and self.value is not None:
+            # nothing to choose (a dataset without this parameter): Panel's empty state ('-'); its own
+            # code would index the empty option list
+            with param.discard_events(self):
+                self.value = None
         super()._update_options(*events)
         from bokeh.models import CustomJSTickFormatter
         from panel.links import Callback
@@ -180,6 +185,13 @@ class ChoiceSlider(pn.widgets.DiscreteSlider):
             self._slider.margin = self.margin  # no text box above: the slider takes the whole margin
 
 
+def _choices(p: param.Parameter) -> list:
+    """The options of a discrete slider for Selector ``p``: its objects without ``None`` (param adds
+    ``None`` to the objects when the value is set to it, e.g. for a parameter the dataset lacks, and
+    a slider cannot label it)."""
+    return [o for o in p.objects if o is not None]
+
+
 def throttled(obj: param.Parameterized, pname: str, widget_cls=pn.widgets.DiscreteSlider, **kw):
     """Create ``widget_cls`` for ``obj.<pname>`` linked through ``value_throttled``.
 
@@ -203,7 +215,7 @@ def throttled(obj: param.Parameterized, pname: str, widget_cls=pn.widgets.Discre
     kw.setdefault("label", p.label)
     follow_objects = issubclass(widget_cls, pn.widgets.DiscreteSlider) and "options" not in kw
     if follow_objects:
-        kw["options"] = list(p.objects)
+        kw["options"] = _choices(p)
     kw.setdefault("css_classes", [f"ssb-w-{pname.replace('_', '-')}"])  # stable hook for browser tests
     if widget_cls is pn.widgets.DiscreteSlider:
         widget_cls = ChoiceSlider  # the same widget, without the label's JavaScript link
@@ -230,7 +242,7 @@ def throttled(obj: param.Parameterized, pname: str, widget_cls=pn.widgets.Discre
     obj.param.watch(_to_widget, pname)
     if follow_objects and isinstance(p, param.Selector):
         def _objects(*_):
-            w.options = list(p.objects)
+            w.options = _choices(p)
             if getattr(obj, pname) in w.values:
                 set_value(w, getattr(obj, pname))
 

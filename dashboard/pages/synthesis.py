@@ -141,9 +141,9 @@ class SynthesisExplorer(pn.viewable.Viewer):
                                 doc="Ball filling rate for the what-if calculation, % of the jar volume (solid balls).")
     what_bmr = param.Number(default=80.0, bounds=(5.0, 150.0), label="What-if BMR (x:1)",
                             doc="Ball-to-material mass ratio for the what-if calculation.")
-    what_rpm = param.Number(default=500.0, bounds=(100.0, 1100.0), label="Mill speed (rpm)",
+    what_rpm = param.Number(default=500.0, bounds=(100.0, 1100.0), label="What-if mill speed (rpm)",
                             doc="Disk speed of the planetary mill in rpm.")
-    what_time_h = param.Number(default=16.0, bounds=(0.5, 48.0), label="Milling time (h)",
+    what_time_h = param.Number(default=16.0, bounds=(0.5, 48.0), label="What-if milling time (h)",
                                doc="Milling time in hours (sets the cumulative dose).")
     ball_diameter_mm = param.Selector(default=10.0, objects=[3.0, 5.0, 10.0, 15.0, 20.0], label="Ball diameter (mm)",
                                       doc="Diameter of the milling balls in mm.")
@@ -212,6 +212,13 @@ class SynthesisExplorer(pn.viewable.Viewer):
         self.param.update(**upd)
         if "circuit" in ds.attrs:
             self.circuit = ds.attrs["circuit"]
+        self._show_varying()
+
+    def _show_varying(self):
+        """Show the slider of each selection parameter that takes more than one value in the dataset (a
+        dataset picked later, e.g. from a shared URL, may vary other parameters than the first one)."""
+        for p, w in getattr(self, "_choice_widgets", {}).items():
+            w.visible = len([o for o in self.param[p].objects if o is not None]) > 1
 
     @param.depends("frb_pct", "bmr", "rpm", "milling_time_h", watch=True)
     def _what_follows_selection(self):
@@ -250,12 +257,13 @@ class SynthesisExplorer(pn.viewable.Viewer):
     # ------------------------------------------------------------------ widgets
     def _make_widgets(self):
         ws = [pn.widgets.Select.from_param(self.param.dataset, name="Dataset")]
-        for p in DESCRIPTORS:
-            if len(self.param[p].objects) > 1:
-                ws.append(throttled(self, p, pn.widgets.DiscreteSlider, name=self.param[p].label))
+        # a slider per selection parameter, shown while the dataset varies it (see _show_varying)
+        self._choice_widgets = {p: throttled(self, p, pn.widgets.DiscreteSlider, name=self.param[p].label)
+                                for p in (*DESCRIPTORS, "composition")}
+        ws += [self._choice_widgets[p] for p in DESCRIPTORS]
         ws.append(pn.widgets.RadioButtonGroup.from_param(self.param.state, name="State", **theme.CHOICE_STYLE))
-        if len(self.param.composition.objects) > 1:
-            ws.append(throttled(self, "composition", pn.widgets.DiscreteSlider, name="Composition"))
+        ws.append(self._choice_widgets["composition"])
+        self._show_varying()
         ws.append(throttled(self, "temperature_C", pn.widgets.DiscreteSlider, name="Temperature (C)"))
         ws.append(pn.widgets.TextInput.from_param(self.param.circuit, name="Circuit"))
         ws.append(pn.widgets.RadioButtonGroup.from_param(self.param.arrhenius_form, name="Arrhenius form",

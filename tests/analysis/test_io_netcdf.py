@@ -53,13 +53,4 @@ def test_not_in_the_data_model_truncated_or_invalid(tmp_path):
     bad.to_netcdf(badp, engine="h5netcdf")
     with pytest.raises(ReadError, match=r"bad\.nc: invalid pellet_eis dataset"):
         sio.read(badp)
-    assert not list((tmp_path / "store").glob("**/*.nc")) if (tmp_path / "store").exists() else True
 
-
-def test_a_downloaded_dataset_uploads_again(tmp_path):
-    """The Data page's NetCDF download of a dataset goes back into a store as an upload (bytes)."""
-    ref = sample_data.load("s5_halide_pellets")
-    data = (sample_data.HERE / "s5_halide_pellets.nc").read_bytes()
-    e = store.open(tmp_path / "store").ingest_bytes(data, "halide.nc")
-    assert e.kind == "pellet_eis" and e.source_file == "halide.nc"
-    np.testing.assert_array_equal(store.open(tmp_path / "store").load(e.id)["z_real"].values, ref["z_real"].values)

@@ -66,6 +66,32 @@ def test_composition_series_dataset():
     pn.panel(page.__panel__())
 
 
+def test_switching_datasets_shows_the_sliders_each_one_varies():
+    """Picking another dataset in the dropdown (S1 -> S5 -> S1): the page follows it and shows the
+    sliders of the parameters that dataset varies (before, S1 -> S5 raised IndexError: S5 has no
+    FRB/BMR, and the FRB slider was left with no option)."""
+    from panel.io.state import set_curdoc
+
+    from dashboard.widgets import batched
+
+    page = SynthesisExplorer()
+    doc = _served(page)
+
+    def shown():
+        return [w.label for w in page._widgets if w.visible and hasattr(w, "label")]
+
+    with set_curdoc(doc), batched():
+        page.dataset = "s5_halide_pellets"
+    assert page.sample == "LZNC-x0.2"
+    assert "Composition" in shown() and "Ball filling rate FRB (%)" not in shown()
+    with set_curdoc(doc), batched():
+        page.dataset = "s1_lpscb_pellets"
+    assert page.sample == "FRB10-BMR80-S"
+    assert "Ball filling rate FRB (%)" in shown() and "Composition" not in shown()
+    frb = next(w for w in page._widgets if getattr(w, "label", "") == "Ball filling rate FRB (%)")
+    assert frb.value == 10.0 and frb.options == [5.0, 10.0, 20.0]
+
+
 def test_unit_cell_trend_follows_the_dataset_and_the_selection(s1_arr):
     """S1 has Rietveld lattice parameters: the trends get a unit-cell-volume column whose series and
     marked selection are the dataset's volumes (max at 10 % FRB, falling with BMR: study S1); the
@@ -113,9 +139,13 @@ def test_rpm_and_milling_time_series_get_sliders_selection_and_trends(tmp_path, 
         entry = store.open(tmp_path / "store").ingest(f)
         assert f"{data.STORE_PREFIX}{entry.id}" in data.names("pellet_eis")
         page = SynthesisExplorer(dataset=f"{data.STORE_PREFIX}{entry.id}")
-        names = [getattr(w, "name", "") for w in page._widgets]
-        assert "Mill speed (rpm)" in names and "Milling time (h)" in names
-        assert "Ball filling rate FRB (%)" not in names  # one value only: no slider
+        shown = [w.label for w in page._widgets if w.visible and hasattr(w, "label")]
+        assert "Mill speed (rpm)" in shown and "Milling time (h)" in shown
+        assert "Ball filling rate FRB (%)" not in shown  # one value only: no slider
+        page.dataset = "s1_lpscb_pellets"  # the sliders follow the dataset picked
+        shown = [w.label for w in page._widgets if w.visible and hasattr(w, "label")]
+        assert "Ball filling rate FRB (%)" in shown and "Mill speed (rpm)" not in shown
+        page.dataset = f"{data.STORE_PREFIX}{entry.id}"
         assert page._trend_axes() == ["rpm", "milling_time_h"]
         page.param.update(rpm=600.0, milling_time_h=12.0)
         assert page.sample == "FRB10-BMR20-S" and page.what_rpm == 600.0

@@ -119,3 +119,125 @@ def test_page_does_not_load_mathjax(ui_page, app_url):
     scripts = page.evaluate("() => performance.getEntriesByType('resource').map(e => e.name)")
     assert any("bokeh" in s and ".js" in s for s in scripts), f"resource list not readable: {scripts}"
     assert not [s for s in scripts if "mathjax" in s.lower()], "the page loaded MathJax"
+
+
+#: every plot title and every numeric data column of the page (values rounded to 0.01)
+_TITLES_AND_COLUMNS_JS = """
+() => {
+  const titles = [], cols = [];
+  for (const doc of (window.Bokeh && window.Bokeh.documents) || []) {
+    for (const m of doc.all_models) {
+      if (m.type === 'Title' || (m.text !== undefined && m.constructor.name === 'Title')) titles.push(String(m.text));
+      if (m.data === undefined || m.selected === undefined) continue;
+      for (const k of Object.keys(m.data)) {
+        const v = Array.from(m.data[k] || []);
+        if (v.length && v.every(x => typeof x === 'number')) cols.push(v.map(x => Math.round(x * 100) / 100));
+      }
+    }
+  }
+  return {titles, cols};
+}
+"""
+
+
+def _vol(sample_id):
+    import sample_data
+
+    ds = sample_data.load("s1_lpscb_pellets")
+    return float(ds["unit_cell_volume_A3"].sel(sample=sample_id))
+
+
+def test_unit_cell_trends_follow_the_selection(ui_page, app_url):
+    """The trends section draws the unit-cell volume against FRB and BMR (the dataset's volumes), the
+    read-out names the selection's volume, and an FRB move changes both to the new pellet's."""
+    page = ui_page
+    page.goto(app_url + "?page=synthesis&synthesis.bmr=40.0&synthesis.section=trends")
+    readout = page.locator(".ssb-readout").first
+    sid = _expected_readout(10, 40)[0]
+    expect(readout).to_contain_text(f"unit-cell volume = {_vol(sid):.1f} Å³")
+    wait_idle(page)
+    got = page.evaluate(_TITLES_AND_COLUMNS_JS)
+    assert {"V_cell vs FRB (%)", "V_cell vs BMR (x:1)"} <= set(got["titles"]), got["titles"]
+    frb_series = [round(_vol(s), 2) for s in ("FRB05-BMR40-S", "FRB10-BMR40-S", "FRB20-BMR40-S")]
+    assert frb_series in got["cols"], "the FRB series of unit-cell volumes is not plotted"
+    assert [round(_vol(sid), 2)] in got["cols"], "the selected pellet's volume is not marked"
+    move_slider(page, "frb_pct", "ArrowRight")  # FRB 10 -> 20 at BMR 40
+    sid2 = _expected_readout(20, 40)[0]
+    expect(readout).to_contain_text(f"unit-cell volume = {_vol(sid2):.1f} Å³")
+    wait_idle(page)
+    assert [round(_vol(sid2), 2)] in page.evaluate(_TITLES_AND_COLUMNS_JS)["cols"]
+    page.console.assert_clean()
+
+
+def test_dark_theme_marks_the_chosen_button(ui_page, app_url):
+    """In the dark theme the chosen option of a button group stands out from the others (with Panel's
+    default style 'sintered' chosen differed from 'as-milled' by 4 levels of grey)."""
+    page = ui_page
+    page.goto(app_url + "?page=synthesis&theme=dark")
+    expect(page.locator(".ssb-readout").first).to_contain_text(_expected_readout(10, 80)[0])
+
+    def background(text):
+        btn = page.locator("button", has_text=text).first
+        expect(btn).to_be_visible()
+        return btn.evaluate("b => getComputedStyle(b).backgroundColor")
+
+    def rgb(css):
+        return [int(float(x)) for x in css[css.index("(") + 1:css.index(")")].split(",")[:3]]
+
+    chosen, other = rgb(background("sintered")), rgb(background("as-milled"))
+    assert max(abs(a - b) for a, b in zip(chosen, other)) >= 60, (chosen, other)
+    page.console.assert_clean()
+
+
+@pytest.fixture(scope="module")
+def rpm_store_url(tmp_path_factory):
+    """A dashboard serving a store that holds a pellet series over mill speed and milling time."""
+    import sample_data
+    from analysis import store
+    from tests.ui.conftest import start_server
+
+    d = tmp_path_factory.mktemp("rpm")
+    s1 = sample_data.load("s1_lpscb_pellets")
+    ds = s1.sel(sample=["FRB10-BMR40-S", "FRB10-BMR20-S", "FRB10-BMR80-S", "FRB05-BMR40-S"]).assign_coords(
+        bmr=("sample", [20.0] * 4), frb_pct=("sample", [10.0] * 4), rpm=("sample", [550.0, 600.0, 700.0, 700.0]),
+        milling_time_h=("sample", [12.0, 12.0, 12.0, 24.0]))
+    f = d / "rpm_series.nc"
+    ds.to_netcdf(f, engine="h5netcdf")
+    entry = store.open(d / "store").ingest(f)
+    proc, url = start_server(extra_env={"SSB_STORE": str(d / "store")})
+    yield url, f"store:{entry.id}"
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_rpm_and_milling_time_sliders_pick_the_pellet(ui_page, rpm_store_url):
+    """A series over mill speed and milling time (imported as NetCDF): both sliders appear, moving
+    them picks the pellet measured there (its numbers as the analysis gives them) and the mill-speed
+    trend row is drawn."""
+    from analysis.pellets import arrhenius_table, conductivity_table
+
+    import sample_data
+
+    url, name = rpm_store_url
+    s1 = sample_data.load("s1_lpscb_pellets")
+    arr = arrhenius_table(conductivity_table(s1, s1.attrs["circuit"]), form="sigmaT")
+    page = ui_page
+    # the best pellet of the series opens first: FRB10-BMR80-S, here at 700 rpm, 12 h
+    page.goto(url + f"?page=synthesis&synthesis.dataset={name}")
+    readout = page.locator(".ssb-readout").first
+    expect(readout).to_contain_text("FRB10-BMR80-S")
+    for pname in ("rpm", "milling_time_h"):
+        expect(page.locator(f".ssb-w-{pname.replace('_', '-')} .noUi-handle").first).to_be_visible()
+    expect(page.locator(".ssb-w-frb-pct .noUi-handle").first).to_be_hidden()  # one FRB only: no slider
+    move_slider(page, "rpm", "ArrowLeft")  # 700 -> 600 rpm, 12 h: FRB10-BMR20-S
+    expect(readout).to_contain_text("FRB10-BMR20-S")
+    expect(readout).to_contain_text(f"{float(arr.Ea.sel(sample='FRB10-BMR20-S')):.3f} ±")
+    move_slider(page, "rpm", "ArrowRight")  # back to 700 rpm
+    move_slider(page, "milling_time_h", "ArrowRight")  # 12 -> 24 h: FRB05-BMR40-S
+    expect(readout).to_contain_text("FRB05-BMR40-S")
+    page.wait_for_function("() => window.location.search.includes('synthesis.milling_time_h=24')")
+    open_section(page, "Trends vs milling")
+    titles = page.evaluate(_TITLES_AND_COLUMNS_JS)["titles"]
+    assert {"σ vs mill speed (rpm)", "Ea vs milling time (h)"} <= set(titles), titles
+    screenshot(page, "synthesis_rpm_series")
+    page.console.assert_clean()

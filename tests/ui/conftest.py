@@ -123,8 +123,9 @@ def ui_page(ui_browser):
     ctx.close()
 
 
-def screenshot(page, name: str) -> Path:
-    """Save a full-page screenshot under tests/ui/screenshots (and docs/img with SSB_DOC_SCREENSHOTS=1)."""
+def screenshot(page, name: str, doc: bool = True) -> Path:
+    """Save a full-page screenshot under tests/ui/screenshots (and, if ``doc``, docs/img with
+    SSB_DOC_SCREENSHOTS=1)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     p = SCREENSHOTS / f"{name}.png"
     # the template scrolls inside its main area: grow the viewport to the content to capture it all
@@ -135,7 +136,7 @@ def screenshot(page, name: str) -> Path:
     time.sleep(1.0)
     page.screenshot(path=str(p), full_page=True)
     page.set_viewport_size(vp)
-    if os.environ.get("SSB_DOC_SCREENSHOTS") == "1":
+    if doc and os.environ.get("SSB_DOC_SCREENSHOTS") == "1":
         DOC_IMG.mkdir(parents=True, exist_ok=True)
         shutil.copy(p, DOC_IMG / f"{name}.png")
     return p

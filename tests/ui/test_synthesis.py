@@ -239,5 +239,5 @@ def test_rpm_and_milling_time_sliders_pick_the_pellet(ui_page, rpm_store_url):
     open_section(page, "Trends vs milling")
     titles = page.evaluate(_TITLES_AND_COLUMNS_JS)["titles"]
     assert {"σ vs mill speed (rpm)", "Ea vs milling time (h)"} <= set(titles), titles
-    screenshot(page, "synthesis_rpm_series")
+    screenshot(page, "synthesis_rpm_series", doc=False)  # a temporary store: not a README picture
     page.console.assert_clean()
